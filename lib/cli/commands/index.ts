@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import { register as ls } from './ls.js';
+
+/** Every subcommand, in the order `--help` lists them. Add new commands here. */
+export function registerCommands(program: Command): void {
+  ls(program);
+}
