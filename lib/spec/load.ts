@@ -1,0 +1,144 @@
+/**
+ * Reading LakeTable documents from files and folders: YAML (several documents per file allowed,
+ * separated by `---`) or JSON, `.yaml`/`.yml`/`.json`, folders searched recursively in path order.
+ * Files are read one at a time, so memory follows the largest file, not the folder.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { LakehouseError } from '../errors.js';
+import { LakeTableSpecError, validateLakeTable, type SpecIssue, type ValidationResult } from './parse.js';
+import type { LakeTable } from './schema.js';
+
+export const SPEC_FILE_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
+
+/**
+ * The definition files under the given paths: a folder is searched recursively for
+ * `.yaml`/`.yml`/`.json` files (hidden entries and `node_modules` skipped); a file named
+ * explicitly is taken whatever its extension. Sorted by path within each folder. Throws
+ * NOT_FOUND when a path does not exist.
+ */
+export async function listSpecFiles(dirOrFiles: string | readonly string[]): Promise<string[]> {
+  const roots = typeof dirOrFiles === 'string' ? [dirOrFiles] : [...dirOrFiles];
+  const out: string[] = [];
+  for (const root of roots) {
+    let st;
+    try {
+      st = await fs.stat(root);
+    } catch {
+      throw new LakehouseError(
+        'NOT_FOUND',
+        `${root}: no such file or folder; give a LakeTable file or a folder of them`,
+      );
+    }
+    if (st.isDirectory()) await walk(root, out);
+    else out.push(root);
+  }
+  return out;
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
+  for (const e of entries) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out);
+    else if (e.isFile() && SPEC_FILE_EXTENSIONS.some((x) => e.name.endsWith(x))) out.push(p);
+  }
+}
+
+/** One document of one file, validated. */
+export type LoadedDocument = ValidationResult & {
+  readonly file: string;
+  /** 1-based position in the file. */
+  readonly index: number;
+};
+
+/**
+ * Every document under the given paths, validated, one at a time. Syntax errors are reported as
+ * issues of their document (with the line), so one bad file never hides the others. Empty
+ * documents (a trailing `---`) are skipped.
+ */
+export async function* readLakeTableDocuments(
+  dirOrFiles: string | readonly string[],
+): AsyncGenerator<LoadedDocument> {
+  for (const file of await listSpecFiles(dirOrFiles)) {
+    const text = await fs.readFile(file, 'utf8');
+    const docs = parseAllDocuments(text, { prettyErrors: true });
+    // parseAllDocuments returns an EmptyStream (no documents) for an empty file.
+    const list = Array.isArray(docs) ? docs : [];
+    const nonEmpty = list.filter((d) => d.errors.length > 0 || d.contents !== null);
+    let index = 0;
+    for (const doc of list) {
+      if (doc.errors.length === 0 && doc.contents === null) continue;
+      index++;
+      const source = nonEmpty.length > 1 ? `${file} document ${index}` : file;
+      if (doc.errors.length > 0) {
+        const issues: SpecIssue[] = doc.errors.map((e) => ({
+          document: source,
+          path: '',
+          message: `not valid YAML: ${e.message.split('\n')[0]}; fix the syntax`,
+        }));
+        yield { ok: false, issues, document: source, file, index };
+        continue;
+      }
+      yield { ...validateLakeTable(doc.toJS({ maxAliasCount: 100 }), source), file, index };
+    }
+  }
+}
+
+/**
+ * Load and validate every LakeTable under the given paths. Throws LakeTableSpecError
+ * (INVALID_SPEC) listing the issues of every invalid document, and of names or locations declared
+ * twice; returns the tables in path order when all are valid. NOT_FOUND when a path is missing.
+ */
+export async function loadLakeTables(dirOrFiles: string | readonly string[]): Promise<LakeTable[]> {
+  const tables: LakeTable[] = [];
+  const issues: SpecIssue[] = [];
+  const seen = new Map<string, string>();
+  for await (const d of readLakeTableDocuments(dirOrFiles)) {
+    if (!d.ok) {
+      issues.push(...d.issues);
+      continue;
+    }
+    const key = `${d.table.metadata.namespace ?? ''}/${d.table.metadata.name}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      issues.push({
+        document: d.document,
+        path: 'metadata.name',
+        message: `"${d.table.metadata.name}" is already defined by ${first}; give each LakeTable its own name`,
+      });
+      continue;
+    }
+    seen.set(key, d.document);
+    tables.push(d.table);
+  }
+  issues.push(...duplicateLocations(tables));
+  if (issues.length > 0) throw new LakeTableSpecError(issues);
+  return tables;
+}
+
+/** Two definitions of the same table (same location, or same storage/zone/path) would fight. */
+function duplicateLocations(tables: readonly LakeTable[]): SpecIssue[] {
+  const byWhere = new Map<string, string>();
+  const out: SpecIssue[] = [];
+  for (const t of tables) {
+    const s = t.spec;
+    const where =
+      s.location !== undefined
+        ? `location ${s.location.replace(/\/+$/, '')}`
+        : `${s.storage ?? 'default'}/${s.zone}/${s.path}`;
+    const other = byWhere.get(where);
+    if (other !== undefined) {
+      out.push({
+        document: `LakeTable "${t.metadata.name}"`,
+        path: s.location !== undefined ? 'spec.location' : 'spec.path',
+        message: `the same table as LakeTable "${other}"; each table is defined once: remove one, or change its location`,
+      });
+    } else byWhere.set(where, t.metadata.name);
+  }
+  return out;
+}
