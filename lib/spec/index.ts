@@ -48,7 +48,15 @@ export {
   type SpecIssue,
   type ValidationResult,
 } from './parse.js';
-export { loadLakeTables, readLakeTableDocuments, listSpecFiles, type LoadedDocument } from './load.js';
+export {
+  loadLakeTables,
+  readLakeTableDocuments,
+  listSpecFiles,
+  DefinitionRegistry,
+  SPEC_FILE_EXTENSIONS,
+  type LoadedDocument,
+} from './load.js';
+export { lakeTableCrd, lakeTableOpenApiSchema, renderCrdYaml, CRD_PATH } from './crd.js';
 export {
   tableLocation,
   localStorageRoots,

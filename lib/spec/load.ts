@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { LakehouseError } from '../errors.js';
+import { LAKETABLE_DEFAULTS } from './defaults.js';
 import { LakeTableSpecError, validateLakeTable, type SpecIssue, type ValidationResult } from './parse.js';
 import type { LakeTable } from './schema.js';
 
@@ -97,48 +98,59 @@ export async function* readLakeTableDocuments(
 export async function loadLakeTables(dirOrFiles: string | readonly string[]): Promise<LakeTable[]> {
   const tables: LakeTable[] = [];
   const issues: SpecIssue[] = [];
-  const seen = new Map<string, string>();
+  const registry = new DefinitionRegistry();
   for await (const d of readLakeTableDocuments(dirOrFiles)) {
     if (!d.ok) {
       issues.push(...d.issues);
       continue;
     }
-    const key = `${d.table.metadata.namespace ?? ''}/${d.table.metadata.name}`;
-    const first = seen.get(key);
-    if (first !== undefined) {
-      issues.push({
-        document: d.document,
-        path: 'metadata.name',
-        message: `"${d.table.metadata.name}" is already defined by ${first}; give each LakeTable its own name`,
-      });
-      continue;
-    }
-    seen.set(key, d.document);
-    tables.push(d.table);
+    const clash = registry.add(d.table, d.document);
+    if (clash.length > 0) issues.push(...clash);
+    else tables.push(d.table);
   }
-  issues.push(...duplicateLocations(tables));
   if (issues.length > 0) throw new LakeTableSpecError(issues);
   return tables;
 }
 
-/** Two definitions of the same table (same location, or same storage/zone/path) would fight. */
-function duplicateLocations(tables: readonly LakeTable[]): SpecIssue[] {
-  const byWhere = new Map<string, string>();
-  const out: SpecIssue[] = [];
-  for (const t of tables) {
-    const s = t.spec;
-    const where =
+/**
+ * Remembers the names and places of the definitions seen so far, to refuse a second definition
+ * of the same LakeTable (namespace and name) or of the same table (location, or storage, zone
+ * and path): two definitions would fight over one table.
+ */
+export class DefinitionRegistry {
+  private readonly names = new Map<string, string>();
+  private readonly places = new Map<string, string>();
+
+  /** Issues when `table` clashes with an earlier definition (then it is not remembered). */
+  add(table: LakeTable, document: string): SpecIssue[] {
+    const name = `${table.metadata.namespace ?? ''}/${table.metadata.name}`;
+    const s = table.spec;
+    const place =
       s.location !== undefined
         ? `location ${s.location.replace(/\/+$/, '')}`
-        : `${s.storage ?? 'default'}/${s.zone}/${s.path}`;
-    const other = byWhere.get(where);
-    if (other !== undefined) {
-      out.push({
-        document: `LakeTable "${t.metadata.name}"`,
-        path: s.location !== undefined ? 'spec.location' : 'spec.path',
-        message: `the same table as LakeTable "${other}"; each table is defined once: remove one, or change its location`,
-      });
-    } else byWhere.set(where, t.metadata.name);
+        : `${s.storage ?? LAKETABLE_DEFAULTS.storage}/${s.zone}/${s.path}`;
+    const sameName = this.names.get(name);
+    if (sameName !== undefined) {
+      return [
+        {
+          document,
+          path: 'metadata.name',
+          message: `"${table.metadata.name}" is already defined by ${sameName}; give each LakeTable its own name`,
+        },
+      ];
+    }
+    const samePlace = this.places.get(place);
+    if (samePlace !== undefined) {
+      return [
+        {
+          document,
+          path: s.location !== undefined ? 'spec.location' : 'spec.path',
+          message: `the same table as ${samePlace}; define each table once: remove one, or change its location`,
+        },
+      ];
+    }
+    this.names.set(name, document);
+    this.places.set(place, document);
+    return [];
   }
-  return out;
 }
