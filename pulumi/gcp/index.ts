@@ -1,0 +1,16 @@
+/** The GCP components: GCS zones, service accounts, BigQuery/BigLake catalog. Import only what you use. */
+export { LakehouseStorage, type LakehouseStorageArgs } from './storage.js';
+export {
+  LakehouseAccess,
+  type LakehouseAccessArgs,
+  type GcpLakehouseIdentity,
+  GCS_READ_ROLE,
+  GCS_WRITE_ROLE,
+} from './access.js';
+export {
+  LakehouseCatalog,
+  type LakehouseCatalogArgs,
+  type SkippedTable,
+  bigLakeDeltaLimitation,
+} from './catalog.js';
+export { bucketLifecycleRules, type BucketLifecycleRule } from './lifecycle.js';
