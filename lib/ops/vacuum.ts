@@ -1,0 +1,194 @@
+import { LakehouseError } from '../errors.js';
+import type { ObjectMeta, ObjectStore } from '../storage/object-store.js';
+import { canonicalPath, dataFilePath } from '../delta/actions.js';
+import { deletionVectorPath } from '../delta/deletion-vector.js';
+import { assertWritable } from '../delta/features.js';
+import { LOG_DIR } from '../delta/log-path.js';
+import { parseInterval, tableProperty } from '../delta/properties.js';
+import { Snapshot, rootPathOf } from '../delta/snapshot.js';
+import { Transaction } from '../delta/transaction.js';
+
+/**
+ * VACUUM: delete data files that no version inside the retention window needs.
+ *
+ * Semantics and safety rules, in the order they are checked:
+ * - The retention is `retentionHours` or the table's `delta.deletedFileRetentionDuration`
+ *   (default 7 days). A retention shorter than the table's is refused with UNSAFE_OPERATION
+ *   unless `force` is set: readers and writers still using an older version would lose files.
+ * - A file is deleted only when ALL of these hold: it is not referenced by the latest snapshot
+ *   (data files and their deletion-vector files); it is not a tombstone removed inside the window
+ *   (every version inside the window can still be read: a file it reads is active now or was
+ *   removed after that version, so its tombstone is younger than the cutoff); and its own
+ *   modification time is older than the cutoff, whether or not the log knows it (an append in
+ *   flight may have written it and not committed yet). Orphans that no commit ever referenced
+ *   are deleted under the same age rule.
+ * - `_delta_log/` is never touched; nor are files or folders whose name starts with `_` or `.`
+ *   (except partition folders such as `_col=1`, and `_change_data/`, whose files follow the age
+ *   rule).
+ * - Like Spark, a real run records a `VACUUM START` and a `VACUUM END` commit (commitInfo only:
+ *   no data change, so they never conflict with writers). A dry run changes nothing.
+ * - Deletes run in batches; a crash part-way leaves the table consistent (every deleted file was
+ *   already unreferenced), and the next vacuum finishes the job.
+ */
+export interface VacuumOptions {
+  /** Retention in hours. Default: the table's `delta.deletedFileRetentionDuration` (7 days). */
+  retentionHours?: number;
+  /** Allow a retention shorter than the table's. Default false. */
+  force?: boolean;
+  /** List what would be deleted, delete nothing. Default false. */
+  dryRun?: boolean;
+  /** Paths per delete batch. Default 1000 (the S3 DeleteObjects limit). */
+  batchSize?: number;
+  /** "Now", ms since the epoch (tests). Default Date.now(). */
+  now?: number;
+  /** Progress after each batch. */
+  onProgress?: (deleted: number, total: number) => void;
+  /** A precomputed listing (e.g. from an inventory report) instead of listing the store. */
+  listing?: AsyncIterable<ObjectMeta> | Iterable<ObjectMeta>;
+}
+
+export interface VacuumMetrics {
+  version: number;
+  dryRun: boolean;
+  retentionHours: number;
+  /** Files deleted (or, in a dry run, that would be). */
+  filesDeleted: number;
+  bytesDeleted: number;
+  /** The paths, relative to the table root. */
+  deletedPaths: string[];
+  /** Files kept only because they are younger than the cutoff though unreferenced. */
+  filesKeptTooYoung: number;
+  /** Tombstoned files kept because a version inside the window still reads them. */
+  filesKeptForTimeTravel: number;
+  filesScanned: number;
+  durationMs: number;
+}
+
+const HOUR = 3_600_000;
+
+export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): Promise<VacuumMetrics> {
+  const started = Date.now();
+  const now = options.now ?? Date.now();
+  const snapshot = await Snapshot.load(store);
+  assertWritable(snapshot.protocol, snapshot.metadata);
+
+  const tableRetentionMs = parseInterval(
+    tableProperty(snapshot.properties, 'delta.deletedFileRetentionDuration'),
+    'delta.deletedFileRetentionDuration',
+  );
+  const retentionMs = options.retentionHours === undefined ? tableRetentionMs : options.retentionHours * HOUR;
+  if (!Number.isFinite(retentionMs) || retentionMs < 0) {
+    throw new LakehouseError('INVALID_ARGUMENT', `vacuum: retention must be a non-negative number of hours`);
+  }
+  if (retentionMs < tableRetentionMs && !options.force) {
+    throw new LakehouseError(
+      'UNSAFE_OPERATION',
+      `vacuum: a retention of ${retentionMs / HOUR} hours is shorter than the table's ` +
+        `delta.deletedFileRetentionDuration (${tableRetentionMs / HOUR} hours). Readers of older versions and ` +
+        `writers still committing could lose files. Use a longer retention, or pass --force if no one reads ` +
+        `versions older than that and no write is in flight.`,
+    );
+  }
+  const cutoff = now - retentionMs;
+
+  const root = rootPathOf(store);
+  const rel = (p: string): string => canonicalPath(dataFilePath(p), root);
+  // Everything the latest snapshot reads.
+  const live = new Set<string>();
+  for (const add of snapshot.activeFilesIterator()) {
+    live.add(rel(add.path));
+    if (add.deletionVector && add.deletionVector.storageType !== 'i')
+      live.add(rel(deletionVectorPath(add.deletionVector)));
+  }
+  // Tombstones still inside the window: an older version inside it reads them.
+  const retainedTombstones = new Set<string>();
+  for (const rm of snapshot.tombstones()) {
+    if (rm.deletionTimestamp !== undefined && rm.deletionTimestamp !== null && rm.deletionTimestamp < cutoff)
+      continue;
+    retainedTombstones.add(rel(rm.path));
+    if (rm.deletionVector && rm.deletionVector.storageType !== 'i') {
+      retainedTombstones.add(rel(deletionVectorPath(rm.deletionVector)));
+    }
+  }
+
+  const candidates: ObjectMeta[] = [];
+  let scanned = 0;
+  let keptTooYoung = 0;
+  let keptForTimeTravel = 0;
+  const listing = options.listing ?? store.list('');
+  for await (const meta of listing) {
+    scanned++;
+    if (isProtectedPath(meta.path)) continue;
+    if (live.has(meta.path)) continue;
+    if (retainedTombstones.has(meta.path)) {
+      keptForTimeTravel++;
+      continue;
+    }
+    if (meta.lastModified >= cutoff) {
+      keptTooYoung++;
+      continue;
+    }
+    candidates.push(meta);
+  }
+
+  const metrics: VacuumMetrics = {
+    version: snapshot.version,
+    dryRun: Boolean(options.dryRun),
+    retentionHours: retentionMs / HOUR,
+    filesDeleted: candidates.length,
+    bytesDeleted: candidates.reduce((s, m) => s + m.size, 0),
+    deletedPaths: candidates.map((m) => m.path),
+    filesKeptTooYoung: keptTooYoung,
+    filesKeptForTimeTravel: keptForTimeTravel,
+    filesScanned: scanned,
+    durationMs: 0,
+  };
+  if (options.dryRun) {
+    metrics.durationMs = Date.now() - started;
+    return metrics;
+  }
+
+  const parameters = {
+    retentionCheckEnabled: !options.force,
+    specifiedRetentionMillis: retentionMs,
+    defaultRetentionMillis: tableRetentionMs,
+  };
+  await new Transaction(store, snapshot, {
+    operation: 'VACUUM START',
+    operationParameters: parameters,
+    operationMetrics: { numFilesToDelete: candidates.length, sizeOfDataToDelete: metrics.bytesDeleted },
+    isBlindAppend: false,
+    autoCheckpoint: false,
+  }).commit();
+
+  const batchSize = options.batchSize ?? 1000;
+  let deleted = 0;
+  for (let i = 0; i < candidates.length; i += batchSize) {
+    const batch = candidates.slice(i, i + batchSize).map((m) => m.path);
+    await store.deleteMany(batch);
+    deleted += batch.length;
+    options.onProgress?.(deleted, candidates.length);
+  }
+
+  await new Transaction(store, await snapshot.update(), {
+    operation: 'VACUUM END',
+    operationParameters: { status: 'COMPLETED' },
+    operationMetrics: { numDeletedFiles: deleted, numVacuumedDirectories: 0 },
+    isBlindAppend: false,
+  }).commit();
+  metrics.durationMs = Date.now() - started;
+  return metrics;
+}
+
+/**
+ * Paths VACUUM never deletes: the log, and hidden files or folders (`_x`, `.x`) other than
+ * partition folders (`_col=1`) and `_change_data`.
+ */
+export function isProtectedPath(path: string): boolean {
+  if (path === LOG_DIR || path.startsWith(`${LOG_DIR}/`)) return true;
+  for (const part of path.split('/')) {
+    if (part === '_change_data') continue;
+    if ((part.startsWith('_') || part.startsWith('.')) && !part.includes('=')) return true;
+  }
+  return false;
+}
