@@ -70,16 +70,10 @@ export const LAKETABLE_DEFAULTS = {
   smallFileRatio: 0.5,
   /** `maintenance.vacuum.schedule`. */
   vacuumSchedule: '@daily',
-  /** `maintenance.vacuum.retention`: unset means the table's deleted-file retention. */
-  vacuumRetention: 'the table\u2019s delta.deletedFileRetentionDuration',
   /** `maintenance.*.enabled`. */
   maintenanceEnabled: true,
   /** `catalog.enabled`: register the table in the cloud catalog. */
   catalogEnabled: true,
-  /** `catalog.database`: unset means the zone name (or `default` for a `location` table). */
-  catalogDatabase: 'the zone, or "default"',
-  /** `catalog.table`: unset means metadata.name with `-` and `.` turned into `_`. */
-  catalogTable: 'metadata.name with - and . as _',
 } as const;
 
 /** The minimum file size that goes with a target size when the spec sets none: 3/4 of it. */
@@ -104,15 +98,15 @@ export function renderDefaultsMarkdown(): string {
     ['`maintenance.*.enabled`', `\`${d.maintenanceEnabled}\``],
     ['`maintenance.window.timeZone`', `\`${d.timeZone}\``],
     ['`maintenance.compaction.targetFileSize`', `\`${d.targetFileSize}\``],
-    ['`maintenance.compaction.minFileSize`', `${d.minFileSizeRatio} × targetFileSize`],
+    ['`maintenance.compaction.minFileSize`', `${d.minFileSizeRatio} × \`targetFileSize\``],
     ['`maintenance.compaction.triggers.smallFileCount`', `\`${d.smallFileCount}\``],
     ['`maintenance.compaction.triggers.smallFileRatio`', `\`${d.smallFileRatio}\``],
     ['`maintenance.checkpoint.interval`', `\`delta.checkpointInterval\`, else \`${d.checkpointInterval}\``],
     ['`maintenance.vacuum.schedule`', `\`${d.vacuumSchedule}\``],
-    ['`maintenance.vacuum.retention`', d.vacuumRetention],
+    ['`maintenance.vacuum.retention`', 'the table\u2019s `delta.deletedFileRetentionDuration`'],
     ['`catalog.enabled`', `\`${d.catalogEnabled}\``],
-    ['`catalog.database`', d.catalogDatabase],
-    ['`catalog.table`', d.catalogTable],
+    ['`catalog.database`', 'the zone, or `default` for a `location` table'],
+    ['`catalog.table`', '`metadata.name` with `-` and `.` turned into `_`'],
   ];
   return ['| field | default |', '|---|---|', ...rows.map(([f, v]) => `| ${f} | ${v} |`)].join('\n');
 }

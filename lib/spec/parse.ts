@@ -113,7 +113,7 @@ function toSpecIssues(issue: z.core.$ZodIssue, document: string): SpecIssue[] {
         at(
           path,
           /received undefined/.test(issue.message)
-            ? `required: add ${path ? `"${String(issue.path[issue.path.length - 1])}"` : 'it'} (a ${issue.expected})`
+            ? `required: add ${path ? `"${String(issue.path[issue.path.length - 1])}"` : 'it'} (${article(issue.expected)})`
             : `must be ${article(issue.expected)}, got ${/received (\w+)/.exec(issue.message)?.[1] ?? 'something else'}`,
         ),
       ];

@@ -58,6 +58,19 @@ export const MAX_PROPERTIES = 100;
 // ---------------------------------------------------------------------------------------------
 // Field schemas
 
+/**
+ * A zod error map for a field of the wrong type: "required: add <what>" when it is missing,
+ * "must be <what>" otherwise. Other problems (ranges, patterns) keep their own messages.
+ */
+const expected =
+  (what: string) =>
+  (iss: { code?: string; input?: unknown }): string | undefined =>
+    iss.code === 'invalid_type'
+      ? iss.input === undefined
+        ? `required: add ${what}`
+        : `must be ${what}`
+      : undefined;
+
 const cron = (description: string) =>
   z
     .string()
@@ -71,7 +84,7 @@ const cron = (description: string) =>
 
 const duration = (description: string) =>
   z
-    .string({ error: `must be a duration string; ${DURATION_HELP}` })
+    .string({ error: expected(`a duration string; ${DURATION_HELP}`) })
     .min(2, { error: `empty duration; ${DURATION_HELP}` })
     .max(32)
     .regex(new RegExp(DURATION_PATTERN), { error: `not a duration; ${DURATION_HELP}` })
@@ -79,13 +92,13 @@ const duration = (description: string) =>
 
 const size = (description: string) =>
   z
-    .string({ error: `must be a size string; ${SIZE_HELP}` })
+    .string({ error: expected(`a string; ${SIZE_HELP}`) })
     .max(32)
     .regex(new RegExp(SIZE_PATTERN), { error: `not a size; ${SIZE_HELP}` })
     .describe(description);
 
 const columnName = z
-  .string({ error: 'must be a column name (a string)' })
+  .string({ error: expected('a column name (a string)') })
   .min(1)
   .max(128)
   .regex(new RegExp(COLUMN_NAME_PATTERN), {
@@ -97,7 +110,7 @@ export const ColumnSchema = z
   .strictObject({
     name: columnName.describe('Column name: letters, digits and underscores, not starting with a digit.'),
     type: z
-      .string({ error: 'must be a Delta type string such as "long" or "decimal(10,2)"' })
+      .string({ error: expected('a Delta type string such as "long" or "decimal(10,2)"') })
       .min(1)
       .max(4096)
       .superRefine((v, ctx) => {
@@ -175,7 +188,11 @@ const PropertiesSchema = z
         error: 'property keys are letters, digits, "_", "-" and "." such as "delta.appendOnly"',
       }),
     z
-      .string({ error: 'property values are strings; quote numbers and booleans, e.g. "10" or "true"' })
+      .string({
+        error: expected(
+          'a string: property values are strings, so quote numbers and booleans, e.g. "10" or "true"',
+        ),
+      })
       .max(4096),
   )
   .superRefine((props, ctx) => {
@@ -230,7 +247,7 @@ const CompactionSchema = z
     triggers: z
       .strictObject({
         smallFileCount: z
-          .int({ error: 'must be a whole number of files' })
+          .int({ error: expected('a whole number of files') })
           .min(1)
           .max(10_000_000)
           .optional()
@@ -238,7 +255,7 @@ const CompactionSchema = z
             `Compaction is due when the table has at least this many small files. Default ${LAKETABLE_DEFAULTS.smallFileCount}.`,
           ),
         smallFileRatio: z
-          .number({ error: 'must be a number between 0 and 1' })
+          .number({ error: expected('a number above 0 and at most 1, e.g. 0.5') })
           .gt(0, { error: 'must be above 0 and at most 1, e.g. 0.5' })
           .max(1, { error: 'must be above 0 and at most 1, e.g. 0.5' })
           .optional()
@@ -269,7 +286,7 @@ const CheckpointSchema = z
       .optional()
       .describe(`Write checkpoints. Default ${LAKETABLE_DEFAULTS.maintenanceEnabled}.`),
     interval: z
-      .int({ error: 'must be a whole number of commits' })
+      .int({ error: expected('a whole number of commits') })
       .min(1, { error: 'must be at least 1 commit' })
       .max(100_000)
       .optional()
@@ -354,7 +371,7 @@ const CatalogSchema = z
 
 const SpecObject = z.strictObject({
   location: z
-    .string({ error: 'must be a table URI string' })
+    .string({ error: expected('a table URI string') })
     .min(1)
     .max(1024)
     .regex(new RegExp(LOCATION_PATTERN), {
@@ -473,6 +490,9 @@ export interface CrossFieldRule {
 }
 
 const has = <T>(v: T | undefined): v is T => v !== undefined;
+/** Indexes of entries that repeat an earlier entry. */
+const duplicates = (list: readonly string[]): number[] =>
+  list.flatMap((v, i) => (list.indexOf(v) < i ? [i] : []));
 const MIN_SAFE_RETENTION_MS = MIN_SAFE_RETENTION_HOURS * 3_600_000;
 
 const celVacuum = 'has(self.maintenance) && has(self.maintenance.vacuum)';
@@ -548,6 +568,44 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
             },
           ]
         : [],
+  },
+  {
+    id: 'unique-column-names',
+    // No CEL: comparing every pair of up to 1000 columns exceeds the API server's CEL cost budget;
+    // the API server still refuses exact duplicates (x-kubernetes-list-map-keys: name).
+    message: 'column names must be unique, ignoring case',
+    check: (s) => {
+      const seen = new Map<string, number>();
+      return s.schema.columns.flatMap((c, i) => {
+        const key = c.name.toLowerCase();
+        const first = seen.get(key);
+        if (first === undefined) {
+          seen.set(key, i);
+          return [];
+        }
+        return [
+          {
+            path: ['schema', 'columns', i, 'name'],
+            message: `"${c.name}" repeats column ${first} ("${s.schema.columns[first]!.name}"); column names are unique, ignoring case: rename or remove one`,
+          },
+        ];
+      });
+    },
+  },
+  {
+    id: 'unique-lists',
+    // No CEL: the API server refuses duplicates itself (x-kubernetes-list-type: set).
+    message: 'partitionBy and zOrderBy list each column once',
+    check: (s) => [
+      ...duplicates(s.partitionBy ?? []).map((i) => ({
+        path: ['partitionBy', i],
+        message: `"${s.partitionBy![i]}" is listed twice; list each partition column once`,
+      })),
+      ...duplicates(s.maintenance?.compaction?.zOrderBy ?? []).map((i) => ({
+        path: ['maintenance', 'compaction', 'zOrderBy', i],
+        message: `"${s.maintenance!.compaction!.zOrderBy![i]}" is listed twice; list each Z-order column once`,
+      })),
+    ],
   },
   {
     id: 'partition-columns-exist',
@@ -800,7 +858,14 @@ export const StatusSchema = z
 export const MetadataSchema = z
   .looseObject({
     name: z
-      .string({ error: 'every LakeTable needs metadata.name' })
+      .string({
+        error: (iss) =>
+          iss.code === 'invalid_type'
+            ? iss.input === undefined
+              ? 'every LakeTable needs metadata.name: add one, e.g. "order-features"'
+              : 'must be a string'
+            : undefined,
+      })
       .min(1)
       .max(253)
       .regex(new RegExp(DNS_SUBDOMAIN), {
@@ -812,8 +877,12 @@ export const MetadataSchema = z
       .max(63)
       .regex(new RegExp(DNS_LABEL), { error: 'a namespace is lower-case letters, digits and "-"' })
       .optional(),
-    labels: z.record(z.string(), z.string({ error: 'label values are strings' })).optional(),
-    annotations: z.record(z.string(), z.string({ error: 'annotation values are strings' })).optional(),
+    labels: z
+      .record(z.string(), z.string({ error: expected('a string: label values are strings') }))
+      .optional(),
+    annotations: z
+      .record(z.string(), z.string({ error: expected('a string: annotation values are strings') }))
+      .optional(),
   })
   .describe('Kubernetes object metadata.');
 
