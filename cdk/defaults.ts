@@ -115,10 +115,14 @@ export function defaultsMarkdownTable(): string {
         `${show(l.abortIncompleteMultipartUploadDays)} |`,
     );
   }
+  const a = LAKEHOUSE_DEFAULTS.access;
   rows.push('');
   rows.push(
-    `Transitions apply to the data-file prefixes of the LakeTables only; access logs are kept ${LAKEHOUSE_DEFAULTS.accessLogsExpirationDays} days; ` +
-      `name prefix \`${LAKEHOUSE_DEFAULTS.namePrefix}\`.`,
+    `Transitions apply to the data-file prefixes of the LakeTables only; access logs are kept ` +
+      `${LAKEHOUSE_DEFAULTS.accessLogsExpirationDays} days; name prefix \`${LAKEHOUSE_DEFAULTS.namePrefix}\`. ` +
+      `Role zones: reader ${a.reader.zones.join(', ')}; writer ${a.writer.zones.join(', ')}; ` +
+      `operator ${a.operator.zones.join(', ')}. The operator's service account: ` +
+      `\`${a.operatorNamespace}/${a.operatorServiceAccount}\`.`,
   );
   return rows.join('\n');
 }

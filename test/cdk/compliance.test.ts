@@ -15,7 +15,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parse as parseYaml } from 'yaml';
 import { parseAppConfig } from '../../cdk/app/config.js';
-import { defaultsMarkdownTable } from '../../cdk/defaults.js';
+import { LAKEHOUSE_DEFAULTS, defaultsMarkdownTable } from '../../cdk/defaults.js';
 import { requireTool } from '../harness/env.js';
 import { peersConfig } from '../harness/peers.js';
 import { ROOT, acknowledgements, edgeApp, mainApp, removalApp, type Synthesized } from './fixtures.js';
@@ -221,6 +221,31 @@ describe('documentation', () => {
   test('the README shows the defaults the code uses', () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     expect(readme).toContain(defaultsMarkdownTable());
+  });
+
+  test('every "@default LAKEHOUSE_DEFAULTS.x" of the props names a value of the constant', () => {
+    const files = [
+      'cdk/storage/lakehouse-storage-props.ts',
+      'cdk/catalog/lakehouse-catalog-props.ts',
+      'cdk/access/lakehouse-access-props.ts',
+    ];
+    const refs = files.flatMap((f) =>
+      [...readFileSync(path.join(ROOT, f), 'utf8').matchAll(/@default LAKEHOUSE_DEFAULTS\.([\w.<>]+)/g)].map(
+        (m) => m[1]!,
+      ),
+    );
+    expect(refs.length).toBeGreaterThan(8);
+    for (const ref of refs) {
+      const expanded = ref.includes('<role>')
+        ? ['reader', 'writer', 'operator'].map((r) => ref.replace('<role>', r))
+        : [ref];
+      for (const p of expanded) {
+        const value = p
+          .split('.')
+          .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], LAKEHOUSE_DEFAULTS);
+        expect([p, value]).not.toEqual([p, undefined]);
+      }
+    }
   });
 
   test("the README's example config file is valid", () => {
