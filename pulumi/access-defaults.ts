@@ -8,8 +8,8 @@ export type LakehouseRole = (typeof LAKEHOUSE_ROLES)[number];
 export const ACCESS_DEFAULTS = {
   /** Consumers read cleaned data and models, not raw arrivals or scratch. */
   readerZones: ['curated', 'models'] as readonly LakehouseZone[],
-  /** Pipelines land raw data, write curated data, models and their scratch space. */
-  writerZones: ['raw', 'curated', 'models', 'scratch'] as readonly LakehouseZone[],
+  /** Pipelines land raw data and write curated data (as the CDK writer role). */
+  writerZones: ['raw', 'curated'] as readonly LakehouseZone[],
   /** The operator maintains (compacts, vacuums) every zone. */
   operatorZones: 'all zones',
 } as const;
