@@ -11,6 +11,7 @@ import { AzureObjectStore, azureConfigFromOptions } from '../../lib/storage/azur
 import { startAzurite, type AzuriteServer } from '../harness/azurite.js';
 import { startFlakyProxy, script } from '../harness/flaky-proxy.js';
 import { objectStoreContract } from './contract.js';
+import { concurrentCommitsTest } from './concurrent-commits.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -232,3 +233,7 @@ async function collectAll<T>(it: AsyncIterable<T>): Promise<T[]> {
   for await (const x of it) out.push(x);
   return out;
 }
+
+describe('concurrent commits on Azure Blob (Azurite)', () => {
+  concurrentCommitsTest('Azurite', () => ({ uri: az.uri(), options: az.storageOptions }));
+});

@@ -8,6 +8,7 @@ import { gcsConfigFromOptions } from '../../lib/storage/gcs.js';
 import { startFakeGcs, type FakeGcsServer } from '../harness/fakegcs.js';
 import { startFlakyProxy, script } from '../harness/flaky-proxy.js';
 import { objectStoreContract } from './contract.js';
+import { concurrentCommitsTest } from './concurrent-commits.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -204,4 +205,8 @@ describe('lakehouse ls on GCS through the CLI', () => {
       'b.parquet',
     ]);
   });
+});
+
+describe('concurrent commits on GCS (fake-gcs-server)', () => {
+  concurrentCommitsTest('fake-gcs-server', () => ({ uri: gcs.uri(), options: gcs.storageOptions }));
 });

@@ -15,6 +15,7 @@ import { s3ConfigFromOptions, s3LakehouseError } from '../../lib/storage/s3.js';
 import { startMinio, type MinioServer } from '../harness/minio.js';
 import { startFlakyProxy, script } from '../harness/flaky-proxy.js';
 import { objectStoreContract } from './contract.js';
+import { concurrentCommitsTest } from './concurrent-commits.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -295,4 +296,8 @@ describe('lakehouse ls on S3 through the CLI', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/set AWS_ALLOW_HTTP=true/);
   });
+});
+
+describe('concurrent commits on S3 (MinIO)', () => {
+  concurrentCommitsTest('MinIO', () => ({ uri: minio.uri(), options: minio.storageOptions }));
 });
