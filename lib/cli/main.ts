@@ -19,6 +19,7 @@ export function buildProgram(): Command {
   const program = new Command('lakehouse')
     .description('Delta Lake tables on local disk, S3, Azure and GCS: create, write, read and maintain them.')
     .version(packageVersion(), '-V, --version', 'print the version')
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
