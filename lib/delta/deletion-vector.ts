@@ -85,6 +85,8 @@ export function deletionVectorPath(dv: DeletionVectorDescriptor): string {
 
 /** The magic number that starts a RoaringBitmapArray (little endian). */
 export const DV_MAGIC = 1681511377;
+/** Magic number of the non-portable layout (a count and sized 32-bit bitmaps). */
+export const DV_MAGIC_NATIVE = 1681511376;
 
 /** The row indexes a deletion vector removes, sorted ascending. */
 export class DeletedRows {
@@ -136,15 +138,29 @@ export function parseRoaringBitmapArray(bytes: Uint8Array, where = 'deletion vec
   };
   if (bytes.length < 12) fail(`${bytes.length} bytes is too short for a RoaringBitmapArray`);
   const magic = view.getUint32(0, true);
-  if (magic !== DV_MAGIC) fail(`magic number ${magic} is not ${DV_MAGIC}`);
-  const numBuckets = Number(view.getBigUint64(4, true));
-  let pos = 12;
   const out: number[] = [];
-  for (let b = 0; b < numBuckets; b++) {
-    if (pos + 4 > bytes.length) fail(`truncated at bucket ${b}`);
-    const high = view.getUint32(pos, true);
-    pos += 4;
-    pos = parseRoaring32(view, pos, high * 2 ** 32, out, fail);
+  if (magic === DV_MAGIC) {
+    const numBuckets = Number(view.getBigUint64(4, true));
+    let pos = 12;
+    for (let b = 0; b < numBuckets; b++) {
+      if (pos + 4 > bytes.length) fail(`truncated at bucket ${b}`);
+      const high = view.getUint32(pos, true);
+      pos += 4;
+      pos = parseRoaring32(view, pos, high * 2 ** 32, out, fail);
+    }
+  } else if (magic === DV_MAGIC_NATIVE) {
+    // The older "native" layout Delta's RoaringBitmapArray also reads: a count, then per bitmap its size.
+    const numBitmaps = view.getInt32(4, true);
+    let pos = 8;
+    for (let b = 0; b < numBitmaps; b++) {
+      if (pos + 4 > bytes.length) fail(`truncated at bitmap ${b}`);
+      const size = view.getInt32(pos, true);
+      pos += 4;
+      parseRoaring32(view, pos, b * 2 ** 32, out, fail);
+      pos += size;
+    }
+  } else {
+    fail(`magic number ${magic} is not ${DV_MAGIC}`);
   }
   return new DeletedRows(Float64Array.from(out));
 }

@@ -53,17 +53,24 @@ interface Listed {
   commits: CommitFile[];
   latestCommit: CommitFile | null;
   sawAnything: boolean;
+  /** The first gap between commit files not covered by a checkpoint. */
+  gap: { after: number; next: number } | null;
 }
 
 async function listFrom(store: ObjectStore, from: number, target: number | undefined): Promise<Listed> {
-  const out: Listed = { checkpoint: null, commits: [], latestCommit: null, sawAnything: false };
+  const out: Listed = { checkpoint: null, commits: [], latestCommit: null, sawAnything: false, gap: null };
   let groupVersion = -1;
   let group: CheckpointFile[] = [];
+  const completeVersions = new Set<number>();
+  let prevCommit = -1;
   const flush = () => {
     const cp = completeCheckpoint(group);
     if (cp) {
-      out.checkpoint = cp;
-      out.commits = out.commits.filter((c) => c.version > cp.version);
+      completeVersions.add(cp.version);
+      if (target === undefined || cp.version <= target) {
+        out.checkpoint = cp;
+        out.commits = out.commits.filter((c) => c.version > cp.version);
+      }
     }
     group = [];
   };
@@ -74,20 +81,30 @@ async function listFrom(store: ObjectStore, from: number, target: number | undef
     if (name.startsWith('_')) break;
     const f = parseLogPath(meta.path, meta.size, meta.lastModified);
     if (!f) continue;
-    if (target !== undefined && f.version > target) break;
-    out.sawAnything = true;
     if (f.version !== groupVersion) {
       flush();
       groupVersion = f.version;
     }
-    if (f.kind === 'commit') {
-      out.commits.push(f);
-      out.latestCommit = f;
-    } else if (f.kind === 'checkpoint') group.push(f);
+    if (f.kind === 'checkpoint') group.push(f);
+    if (f.kind !== 'commit') continue;
+    // A gap between commits is fine only where a checkpoint covers it (older commits cleaned up).
+    // Later versions are listed too, so a gap anywhere fails every load, as delta-rs and Spark do.
+    if (prevCommit >= 0 && f.version > prevCommit + 1 && !out.gap) {
+      const covered =
+        completeVersions.has(f.version - 1) ||
+        (groupVersion === f.version && completeCheckpoint(group) !== null);
+      if (!covered) out.gap = { after: prevCommit, next: f.version };
+    }
+    prevCommit = f.version;
+    if (target !== undefined && f.version > target) continue;
+    out.sawAnything = true;
+    out.commits.push(f);
+    out.latestCommit = f;
   }
   flush();
   if (out.checkpoint) {
     const cpv = out.checkpoint.version;
+    out.sawAnything = true;
     out.commits = out.commits.filter((c) => c.version > cpv);
   }
   return out;
@@ -118,6 +135,14 @@ function completeCheckpoint(files: CheckpointFile[]): LogSegment['checkpoint'] {
 
 async function finish(store: ObjectStore, listed: Listed, target: number | undefined): Promise<LogSegment> {
   const { checkpoint, commits } = listed;
+  if (listed.gap) {
+    const { after, next } = listed.gap;
+    throw new LakehouseError(
+      'CORRUPT_LOG',
+      `delta: ${LOG_DIR}/ is missing commit ${padVersion(after + 1)}.json: versions are not contiguous ` +
+        `(${after} is followed by ${next}) and no checkpoint covers the gap; restore the missing commits`,
+    );
+  }
   if (!listed.sawAnything) {
     if (target !== undefined) throw await versionNotFound(store, target);
     throw new LakehouseError(
