@@ -17,8 +17,9 @@ export interface ZoneGrant {
 /** A role of {@link LakehouseAccess}: which zones it reaches and who may assume it. */
 export interface LakehouseRoleOptions {
   /**
-   * Zones (a name means the whole bucket; a {@link ZoneGrant} narrows to prefixes).
-   * @default LAKEHOUSE_DEFAULTS.access.<role>.zones
+   * Zones (a name means the whole bucket; a {@link ZoneGrant} narrows to prefixes). Each must be
+   * a zone of the storage.
+   * @default LAKEHOUSE_DEFAULTS.access.<role>.zones, those the storage creates
    */
   readonly zones?: readonly (LakehouseZone | ZoneGrant)[];
   /**

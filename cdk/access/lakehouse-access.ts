@@ -157,7 +157,11 @@ export class LakehouseAccess extends Construct {
       description: `lakehouse ${kind} of ${this.namePrefix}`,
       assumedBy: options.assumedBy ?? new iam.AccountRootPrincipal(),
     });
-    const grants = this.resolveGrants(kind, options.zones ?? defaultZones);
+    // Default zones the storage does not create are left out; listed ones must exist.
+    const grants = this.resolveGrants(
+      kind,
+      options.zones ?? defaultZones.filter((zone) => this.storage.hasZone(zone)),
+    );
     for (const grant of grants) grantZone(role, this.storage, grant, level);
     props.catalog?.grantAccess(
       role,

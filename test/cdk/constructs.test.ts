@@ -3,6 +3,9 @@
  * versioning, Delta-safe lifecycle, public access, TLS-only policies, access logs, removal
  * policy (both keys of the guard), IAM per role, IRSA / Pod Identity trust, Glue tables.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { LakehouseStorage, resolveLifecycle } from '../../cdk/storage/lakehouse-storage.js';
@@ -10,7 +13,8 @@ import { LakehouseAccess } from '../../cdk/access/lakehouse-access.js';
 import { LAKEHOUSE_DEFAULTS, LAKEHOUSE_ZONES } from '../../cdk/defaults.js';
 import { bucketName } from '../../cdk/naming.js';
 import { REMOVE_DATA_ON_DESTROY_CONTEXT, resolveRemovalPolicy } from '../../cdk/removal-policy.js';
-import { parseAppConfig } from '../../cdk/app/config.js';
+import { parseAppConfig, readAppConfig, type AppConfig } from '../../cdk/app/config.js';
+import { LakehouseStack } from '../../cdk/app/lakehouse-stack.js';
 import { loadLakeTables, resolvedColumns, deltaTypeToHiveType } from '../../lib/spec/index.js';
 import { isLakehouseError } from '../../lib/errors.js';
 import {
@@ -740,6 +744,57 @@ describe('LakehouseCatalog', () => {
 });
 
 describe('the app', () => {
+  test('the configuration merges the file, the context object and single overrides, later wins', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lakehouse-cdk-config-'));
+    const file = path.join(dir, 'lakehouse.yaml');
+    writeFileSync(
+      file,
+      'env: fromfile\nregion: eu-central-1\nzones: [raw, curated]\nremovalPolicy: destroy\n',
+    );
+    const app = new App({
+      context: {
+        'lakehouse:config': file,
+        lakehouse: { region: 'eu-west-1', tablesDir: 'x' },
+        'lakehouse:env': 'override',
+      },
+    });
+    expect(readAppConfig(app)).toEqual({
+      env: 'override',
+      region: 'eu-west-1',
+      zones: ['raw', 'curated'],
+      removalPolicy: 'destroy',
+      tablesDir: 'x',
+    });
+    const missing = new App({ context: { 'lakehouse:config': path.join(dir, 'nope.yaml') } });
+    expectThrowsCode(() => readAppConfig(missing), 'NOT_FOUND', /config file .*nope\.yaml cannot be read/);
+  });
+
+  test('eks settings choose the operator identity; default role zones follow the storage', () => {
+    const build = (config: AppConfig): LakehouseStack =>
+      new LakehouseStack(new App(), 'L', { config, tables: [], env: { account: ACCOUNT, region: REGION } });
+    const pod = build({ zones: ['raw', 'curated'], eks: { clusterName: 'c1' } });
+    expect(pod.access.podIdentityAssociation).toBeDefined();
+    expect(pod.access.oidcProvider).toBeUndefined();
+    // The reader's default zones are curated and models; models is not created, so curated only.
+    const readerPolicy = Stack.of(pod)
+      .resolve((pod.access.readerRole!.node.findChild('DefaultPolicy') as any).document)
+      .Statement.map((st: { Sid: string }) => st.Sid);
+    expect(readerPolicy.filter((sid: string) => sid.endsWith('Objects'))).toEqual(['CuratedObjects']);
+    const irsa = build({
+      eks: {
+        oidcIssuerUrl: `https://${ISSUER_HOST}`,
+        oidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/x',
+      },
+    });
+    expect(irsa.access.podIdentityAssociation).toBeUndefined();
+    expect(irsa.access.oidcProvider).toBeUndefined(); // the given provider is used, none created
+    expectThrowsCode(
+      () => build({ eks: { identity: 'both', clusterName: 'c1' } }),
+      'INVALID_ARGUMENT',
+      /eks.identity both needs eks.oidcIssuerUrl/,
+    );
+  });
+
   test('outputs what the operator overlay needs', async () => {
     const s = await mainApp();
     const outputs = s.json.Outputs!;
