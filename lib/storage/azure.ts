@@ -345,6 +345,7 @@ export class AzureObjectStore implements ObjectStore {
       container: this.config.container,
       endpoint: this.config.serviceUrl ?? 'the connection string endpoint',
       auth: this.config.auth.kind,
+      sasExpiry: this.config.auth.kind === 'sas' ? sasExpiry(this.config.auth.sasToken) : undefined,
     });
   }
 }
@@ -420,6 +421,15 @@ interface AzureErrorContext {
   container: string;
   endpoint: string;
   auth: AzureAuth['kind'];
+  /** The `se=` (signed expiry) of a SAS token in use. */
+  sasExpiry?: Date;
+}
+
+/** The expiry a SAS token carries (`se=`), if it has a readable one. */
+export function sasExpiry(sasToken: string): Date | undefined {
+  const se = new URLSearchParams(sasToken).get('se');
+  const t = se ? Date.parse(se) : NaN;
+  return Number.isNaN(t) ? undefined : new Date(t);
 }
 
 const AUTH_HINT: Record<AzureAuth['kind'], string> = {
@@ -448,8 +458,15 @@ export function azureLakehouseError(err: unknown, ctx: AzureErrorContext): Lakeh
       }
       return make('NOT_FOUND', `${ctx.target} does not exist`);
     case 'access-denied': {
-      const expired = /expir/i.test(detail) || /Signed expiry time/i.test(JSON.stringify(err));
-      if (expired) {
+      // The service's words for it vary (Azurite says only "failed to authenticate"); the token
+      // itself says when it expires.
+      if (ctx.sasExpiry !== undefined && ctx.sasExpiry.getTime() <= Date.now()) {
+        return make(
+          'ACCESS_DENIED',
+          `the SAS token expired at ${ctx.sasExpiry.toISOString()}; get a new one and set AZURE_STORAGE_SAS_TOKEN`,
+        );
+      }
+      if (/expir/i.test(detail)) {
         return make(
           'ACCESS_DENIED',
           `the credentials for ${ctx.endpoint} have expired (${detail}); get a new SAS token or token and retry`,
