@@ -5,7 +5,7 @@ import { deltaSchemaToArrow } from '../../lib/delta/arrow-schema.js';
 import { batchFromRows } from '../../lib/data/arrow-build.js';
 import { canonicalRows } from '../../lib/data/arrow-values.js';
 import { ParquetSource, writeParquetFile } from '../../lib/data/parquet-io.js';
-import { canonicalSort, peerBatch, peerFiles, peerRead, unwrap } from '../harness/peers.js';
+import { canonicalSort, peerFiles, peerRead, peerWrite } from '../harness/peers.js';
 import { startMinio, type MinioServer } from '../harness/minio.js';
 
 /**
@@ -50,12 +50,9 @@ async function ourRows(uri: string): Promise<{ version: number; files: string[];
 
 test('a table delta-rs wrote to MinIO is read by us: same version, files and rows', async () => {
   const uri = minio.uri(`from-delta-rs-${randomUUID()}`);
-  const [first, second] = await peerBatch('delta-rs', [
-    { op: 'write', table: uri, storage_options: minio.storageOptions, schema, rows: rows.slice(0, 20) },
-    { op: 'write', table: uri, storage_options: minio.storageOptions, schema, rows: rows.slice(20) },
-  ]);
-  unwrap('delta-rs', 'write', uri, first!);
-  expect(unwrap('delta-rs', 'write', uri, second!).version).toBe(1);
+  const options = { storage_options: minio.storageOptions, schema: JSON.stringify(schema) };
+  expect(await peerWrite('delta-rs', uri, { ...options, rows: rows.slice(0, 20) })).toBe(0);
+  expect(await peerWrite('delta-rs', uri, { ...options, rows: rows.slice(20) })).toBe(1);
   const theirs = await peerFiles('delta-rs', uri, { storage_options: minio.storageOptions });
   const ours = await ourRows(uri);
   expect(ours.version).toBe(1);
