@@ -30,8 +30,10 @@
  * | map | array of `[key, value]` pairs in stored order |
  * | null | `null` |
  *
- * Years outside 0..9999 are written `+YYYYYY` / `-YYYYYY` (ISO 8601 expanded). Rows given to
- * `write` use the same encoding (dates and timestamps may also omit fraction digits).
+ * Numbers are written as `JSON.stringify` writes them (`1e+21`, `0.1`, `-0` as `0`); a year has at
+ * least four digits and a minus sign before year 0 (as `lib/data/arrow-values.ts` writes them).
+ * Rows given to `write` use the same encoding (timestamps may omit or shorten the fraction, and may
+ * carry an offset such as `+02:00`).
  *
  * @example
  * ```ts

@@ -38,7 +38,7 @@ import sys
 import time
 import traceback
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, Callable
 from urllib.parse import unquote
 
@@ -104,9 +104,9 @@ def days_from_civil(year: int, month: int, day: int) -> int:
 
 
 def format_date(days: int) -> str:
-    """YYYY-MM-DD; a year outside 0..9999 is written +YYYYYY / -YYYYYY (ISO 8601 expanded)."""
+    """YYYY-MM-DD; the year has at least 4 digits, and a minus sign before 0 (as lib/data writes it)."""
     year, month, day = civil_from_days(days)
-    y = f"{year:04d}" if 0 <= year <= 9999 else f"{'+' if year > 0 else '-'}{abs(year):06d}"
+    y = f"-{-year:04d}" if year < 0 else f"{year:04d}"
     return f"{y}-{month:02d}-{day:02d}"
 
 
@@ -171,8 +171,9 @@ def encode_value(value: Any, t: pa.DataType) -> str:
             return '"Infinity"' if value > 0 else '"-Infinity"'
         return js_number(float(value))
     if pa.types.is_decimal(t):
-        quantum = Decimal(1).scaleb(-t.scale)
-        return f'"{Decimal(value).quantize(quantum):f}"'
+        with localcontext() as context:
+            context.prec = 100  # decimal(38, s) has more digits than the default context keeps
+            return f'"{Decimal(value).quantize(Decimal(1).scaleb(-t.scale)):f}"'
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return json_string(value)
     if (
@@ -488,9 +489,17 @@ class Spark:
             .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
             .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
             .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+            # C1-only JIT and the serial collector: a short-lived JVM on two cores starts faster.
+            .config(
+                "spark.driver.extraJavaOptions",
+                "-Duser.timezone=UTC -XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+            )
+            # A tiny table on two cores: Delta's defaults (50 snapshot partitions, 10 000-way file
+            # listing in VACUUM) would run thousands of tasks and take minutes.
             .config("spark.sql.shuffle.partitions", "2")
             .config("spark.default.parallelism", "2")
+            .config("spark.databricks.delta.snapshotPartitions", "2")
+            .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", "2")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.host", "127.0.0.1")
@@ -633,7 +642,14 @@ OPERATIONS = ("read", "files", "version", "write", "history", "optimize", "vacuu
 def error_message(error: Exception) -> str:
     """The error's type and message, without a JVM stack trace (that went to stderr)."""
     java_exception = getattr(error, "java_exception", None)  # a Py4JJavaError Spark did not convert
-    message = java_exception.toString() if java_exception is not None else str(error)
+    if java_exception is None:
+        message = str(error)
+    else:  # "Exception thrown in awaitResult" and the like: the cause says what went wrong
+        causes = []
+        while java_exception is not None and len(causes) < 5:
+            causes.append(java_exception.toString())
+            java_exception = java_exception.getCause()
+        message = "\ncaused by: ".join(causes)
     lines = [line for line in message.splitlines() if not line.lstrip().startswith("at ")]
     return f"{type(error).__name__}: " + "\n".join(lines).strip()[:4000]
 
@@ -647,7 +663,9 @@ def serve(engine: Any, requests: list[Any]) -> list[dict[str, Any]]:
             if not isinstance(request.get("table"), str):
                 raise ValueError(f"request {index}: table (a path or URI) is required")
             handler: Callable[[dict[str, Any]], dict[str, Any]] = getattr(engine, request["op"])
+            started = time.monotonic()
             results.append({"ok": True, **handler(request)})
+            print(f"peer: {engine.name} {request['op']} {request['table']}: {time.monotonic() - started:.1f} s", file=sys.stderr)
         except Exception as error:  # one failing table must not end the batch
             traceback.print_exc(file=sys.stderr)
             results.append({"ok": False, "error": error_message(error)})
@@ -668,7 +686,9 @@ def main() -> None:
     requests = json.load(sys.stdin)
     if not isinstance(requests, list):
         raise SystemExit("peer: stdin must hold a JSON array of requests")
+    started = time.monotonic()
     engine: Any = DeltaRs() if args.engine == "delta-rs" else Spark(peers_json(args.peers_json)["jars"])
+    print(f"peer: {args.engine} started in {time.monotonic() - started:.1f} s", file=sys.stderr)
     try:
         results = serve(engine, requests)
     finally:

@@ -1,7 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { canonicalSort, peerBatch, peersConfig, unwrap, type PeerField } from '../harness/peers.js';
+import {
+  canonicalSort,
+  peerBatch,
+  peersConfig,
+  unwrap,
+  type PeerField,
+  type PeerOutcome,
+  type PeerRequest,
+} from '../harness/peers.js';
 
 // The smoke test of the test environment: each reference engine writes a small table with the
 // types the canonical encoding covers, and the other one reads it back row for row.
@@ -176,6 +184,87 @@ describe('Python peers (delta-rs and Spark + Delta)', () => {
       expect(deltaRsBack.version).toBe(1);
       expect(unwrap('delta-rs', 'version', bySpark, backVersion).version).toBe(1);
       expect(unwrap('delta-rs', 'files', bySpark, backFiles).files).toEqual(sparkOwnFiles);
+    },
+    15 * 60_000,
+  );
+
+  test(
+    "both engines delete, optimize, checkpoint and vacuum alike, and read each other's result",
+    async () => {
+      const columns: PeerField[] = [
+        { name: 'id', type: 'long' },
+        { name: 'v', type: 'string' },
+      ];
+      const maintain = (table: string): PeerRequest[] => [
+        {
+          op: 'write',
+          table,
+          schema: columns,
+          rows: [
+            { id: 1, v: 'a' },
+            { id: 2, v: 'b' },
+          ],
+        },
+        { op: 'write', table, schema: columns, rows: [{ id: 3, v: 'c' }] },
+        { op: 'delete', table, predicate: 'id = 2' },
+        { op: 'optimize', table },
+        { op: 'checkpoint', table },
+        { op: 'vacuum', table, retentionHours: 0 },
+        { op: 'read', table },
+        { op: 'files', table },
+        { op: 'history', table },
+      ];
+      const byDeltaRs = path.join(dir, 'maintained-by-delta-rs');
+      const bySpark = path.join(dir, 'maintained-by-spark');
+      const deltaRs = await peerBatch('delta-rs', maintain(byDeltaRs));
+      const spark = await peerBatch('spark', [
+        ...maintain(bySpark),
+        { op: 'read', table: byDeltaRs },
+        { op: 'files', table: byDeltaRs },
+      ]);
+      const deltaRsBack = await peerBatch('delta-rs', [
+        { op: 'read', table: bySpark },
+        { op: 'files', table: bySpark },
+      ]);
+
+      const survivors = ['{"id":1,"v":"a"}', '{"id":3,"v":"c"}'];
+      for (const [engine, table, outcomes] of [
+        ['delta-rs', byDeltaRs, deltaRs],
+        ['spark', bySpark, spark],
+      ] as const) {
+        const versions = outcomes.slice(0, 6).map((o, i) => {
+          if (!o.ok) throw new Error(`${engine} request ${i}: ${o.error}`);
+          return (o as { version: number }).version;
+        });
+        // VACUUM commits twice (VACUUM START, VACUUM END); a checkpoint commits nothing.
+        expect(versions).toEqual([0, 1, 2, 3, 3, 5]);
+        const read = outcomes[6] as PeerOutcome<'read'>;
+        expect(unwrap(engine, 'read', table, read)).toMatchObject({ rows: survivors, version: 5 });
+        // After OPTIMIZE and a zero-hour VACUUM, one file is left and it is the only one on disk.
+        const files = unwrap(engine, 'files', table, outcomes[7] as PeerOutcome<'files'>).files;
+        expect(files).toHaveLength(1);
+        expect(readdirSync(table).filter((f) => f.endsWith('.parquet'))).toEqual(files);
+        expect(existsSync(path.join(table, '_delta_log', '00000000000000000003.checkpoint.parquet'))).toBe(
+          true,
+        );
+        const history = unwrap(engine, 'history', table, outcomes[8] as PeerOutcome<'history'>).entries;
+        expect(history.map((e) => [e.version, e.operation])).toEqual([
+          [5, 'VACUUM END'],
+          [4, 'VACUUM START'],
+          [3, 'OPTIMIZE'],
+          [2, 'DELETE'],
+          [1, 'WRITE'],
+          [0, 'WRITE'],
+        ]);
+      }
+      expect(unwrap('spark', 'read', byDeltaRs, spark[9] as PeerOutcome<'read'>).rows).toEqual(survivors);
+      expect(unwrap('spark', 'files', byDeltaRs, spark[10] as PeerOutcome<'files'>).files).toEqual(
+        unwrap('delta-rs', 'files', byDeltaRs, deltaRs[7] as PeerOutcome<'files'>).files,
+      );
+      expect(unwrap('delta-rs', 'read', bySpark, deltaRsBack[0]).rows).toEqual(survivors);
+      expect(unwrap('delta-rs', 'files', bySpark, deltaRsBack[1]).files).toEqual(
+        unwrap('spark', 'files', bySpark, spark[7] as PeerOutcome<'files'>).files,
+      );
     },
     15 * 60_000,
   );
