@@ -17,7 +17,7 @@ export const SPEC_FILE_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
  * The definition files under the given paths: a folder is searched recursively for
  * `.yaml`/`.yml`/`.json` files (hidden entries and `node_modules` skipped); a file named
  * explicitly is taken whatever its extension. Sorted by path within each folder. Throws
- * NOT_FOUND when a path does not exist.
+ * INVALID_ARGUMENT when a path does not exist.
  */
 export async function listSpecFiles(dirOrFiles: string | readonly string[]): Promise<string[]> {
   const roots = typeof dirOrFiles === 'string' ? [dirOrFiles] : [...dirOrFiles];
@@ -28,7 +28,7 @@ export async function listSpecFiles(dirOrFiles: string | readonly string[]): Pro
       st = await fs.stat(root);
     } catch {
       throw new LakehouseError(
-        'NOT_FOUND',
+        'INVALID_ARGUMENT',
         `${root}: no such file or folder; give a LakeTable file or a folder of them`,
       );
     }
@@ -69,23 +69,34 @@ export async function* readLakeTableDocuments(
     const text = await fs.readFile(file, 'utf8');
     const docs = parseAllDocuments(text, { prettyErrors: true });
     // parseAllDocuments returns an EmptyStream (no documents) for an empty file.
-    const list = Array.isArray(docs) ? docs : [];
-    const nonEmpty = list.filter((d) => d.errors.length > 0 || d.contents !== null);
-    let index = 0;
-    for (const doc of list) {
-      if (doc.errors.length === 0 && doc.contents === null) continue;
-      index++;
-      const source = nonEmpty.length > 1 ? `${file} document ${index}` : file;
+    const entries: ({ value: unknown } | { errors: string[] })[] = [];
+    for (const doc of Array.isArray(docs) ? docs : []) {
       if (doc.errors.length > 0) {
-        const issues: SpecIssue[] = doc.errors.map((e) => ({
-          document: source,
-          path: '',
-          message: `not valid YAML: ${e.message.split('\n')[0]}; fix the syntax`,
-        }));
-        yield { ok: false, issues, document: source, file, index };
+        entries.push({ errors: doc.errors.map((e) => e.message.split('\n')[0]!) });
         continue;
       }
-      yield { ...validateLakeTable(doc.toJS({ maxAliasCount: 100 }), source), file, index };
+      try {
+        // The alias limit refuses "billion laughs" documents that would expand without bound.
+        const value: unknown = doc.toJS({ maxAliasCount: 100 });
+        if (value !== null && value !== undefined) entries.push({ value });
+      } catch (err) {
+        entries.push({ errors: [(err as Error).message] });
+      }
+    }
+    let index = 0;
+    for (const entry of entries) {
+      index++;
+      const source = entries.length > 1 ? `${file} document ${index}` : file;
+      if ('errors' in entry) {
+        const issues: SpecIssue[] = entry.errors.map((message) => ({
+          document: source,
+          path: '',
+          message: `not valid YAML: ${message}; fix the syntax`,
+        }));
+        yield { ok: false, issues, document: source, file, index };
+      } else {
+        yield { ...validateLakeTable(entry.value, source), file, index };
+      }
     }
   }
 }
@@ -93,7 +104,7 @@ export async function* readLakeTableDocuments(
 /**
  * Load and validate every LakeTable under the given paths. Throws LakeTableSpecError
  * (INVALID_SPEC) listing the issues of every invalid document, and of names or locations declared
- * twice; returns the tables in path order when all are valid. NOT_FOUND when a path is missing.
+ * twice; returns the tables in path order when all are valid. INVALID_ARGUMENT when a path is missing.
  */
 export async function loadLakeTables(dirOrFiles: string | readonly string[]): Promise<LakeTable[]> {
   const tables: LakeTable[] = [];

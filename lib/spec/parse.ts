@@ -33,7 +33,13 @@ export function formatIssue(issue: SpecIssue): string {
 
 export type ValidationResult =
   | { readonly ok: true; readonly table: LakeTable; readonly document: string }
-  | { readonly ok: false; readonly issues: readonly SpecIssue[]; readonly document: string };
+  | {
+      readonly ok: false;
+      readonly issues: readonly SpecIssue[];
+      readonly document: string;
+      /** metadata.name when the document has one. */
+      readonly name?: string;
+    };
 
 /**
  * Validate a document (already parsed from YAML or JSON). `source` names where it came from
@@ -57,7 +63,13 @@ export function validateLakeTable(doc: unknown, source: string): ValidationResul
   }
   const result = LakeTableSchema.safeParse(doc);
   if (result.success) return { ok: true, table: result.data, document };
-  return { ok: false, document, issues: result.error.issues.flatMap((i) => toSpecIssues(i, document)) };
+  const name = nameOf(doc);
+  return {
+    ok: false,
+    document,
+    ...(name !== undefined ? { name } : {}),
+    issues: result.error.issues.flatMap((i) => toSpecIssues(i, document)),
+  };
 }
 
 /**
@@ -70,9 +82,14 @@ export function parseLakeTable(doc: unknown, source: string): LakeTable {
   return r.table;
 }
 
-function documentLabel(doc: unknown, source: string): string {
+function nameOf(doc: unknown): string | undefined {
   const name = (doc as { metadata?: { name?: unknown } } | null)?.metadata?.name;
-  return typeof name === 'string' && name !== '' ? `${source} (LakeTable "${name}")` : source;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+function documentLabel(doc: unknown, source: string): string {
+  const name = nameOf(doc);
+  return name !== undefined ? `${source} (LakeTable "${name}")` : source;
 }
 
 /** `spec.properties["delta.appendOnly"]`, `spec.schema.columns[2].type`. */

@@ -794,7 +794,15 @@ export function specCelRules(): { rule: string; message: string }[] {
 
 export const SpecSchema = SpecObject.superRefine((spec, ctx) => {
   for (const rule of CROSS_FIELD_RULES) {
-    for (const v of rule.check(spec)) ctx.addIssue({ code: 'custom', path: v.path, message: v.message });
+    let violations: RuleViolation[];
+    try {
+      violations = rule.check(spec);
+    } catch {
+      // zod runs refinements after non-fatal field errors too; a rule that trips over such a
+      // field has nothing to add to the field's own issue.
+      continue;
+    }
+    for (const v of violations) ctx.addIssue({ code: 'custom', path: v.path, message: v.message });
   }
 })
   .describe('The desired table: where it lives, its schema, properties, maintenance and catalog entry.')

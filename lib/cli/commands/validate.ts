@@ -31,7 +31,7 @@ export function register(program: Command): void {
       const registry = new DefinitionRegistry();
       for await (const d of readLakeTableDocuments(paths)) {
         const issues: SpecIssue[] = d.ok ? registry.add(d.table, d.document) : [...d.issues];
-        const name = d.ok ? d.table.metadata.name : undefined;
+        const name = d.ok ? d.table.metadata.name : d.name;
         reports.push({
           document: d.document,
           file: d.file,
