@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import {
   ContainerSASPermissions,
   BlobServiceClient,
@@ -238,4 +240,33 @@ async function collectAll<T>(it: AsyncIterable<T>): Promise<T[]> {
 
 describe('concurrent commits on Azure Blob (Azurite)', () => {
   concurrentCommitsTest('Azurite', () => ({ uri: az.uri(), options: az.storageOptions }));
+});
+
+describe('lakehouse ls on Azure through the CLI', () => {
+  test('abfss:// with --storage-option AZURE_STORAGE_CONNECTION_STRING=...', async () => {
+    const prefix = randomUUID();
+    const store = await openStore(az.uri(prefix), az.storageOptions);
+    await store.put('z.parquet', enc('zz'));
+    await store.put('_delta_log/00000000000000000000.json', enc('{}'));
+    const uri = `abfss://${az.container}@${az.account}.dfs.core.windows.net/${prefix}`;
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.resolve('bin/lakehouse.js'),
+        'ls',
+        uri,
+        '--format',
+        'json',
+        '--storage-option',
+        `AZURE_STORAGE_CONNECTION_STRING=${az.connectionString}`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect((JSON.parse(r.stdout) as { path: string }[]).map((m) => m.path)).toEqual([
+      '_delta_log/00000000000000000000.json',
+      'z.parquet',
+    ]);
+  });
 });
