@@ -20,9 +20,10 @@ const zoneLifecycle = z
   .partial()
   .strict();
 
-const kubernetes = z
+const role = z.union([z.literal(false), z.object({ zones: z.array(zone).optional() }).strict()]);
+const operator = z
   .object({
-    oidcIssuerUrl: z.url().optional(),
+    zones: z.array(zone).optional(),
     namespace: z.string().min(1).optional(),
     serviceAccount: z.string().min(1).optional(),
   })
@@ -98,9 +99,19 @@ export const StackConfigSchema = z
     tablesDir: z.string().min(1).optional(),
     removalPolicy: z.enum(['retain', 'destroy']).optional(),
     removeDataOnDestroy: z.boolean().optional(),
-    kubernetes: kubernetes.optional(),
-    access: z
-      .object({ readerZones: z.array(zone).optional(), writerZones: z.array(zone).optional() })
+    reader: role.optional(),
+    writer: role.optional(),
+    operator: operator.optional(),
+    /** The AKS cluster the operator runs in: workload identity through its OIDC issuer. */
+    aks: z.object({ oidcIssuerUrl: z.url() }).strict().optional(),
+    /** The GKE cluster the operator runs in: workload identity through its project's pool. */
+    gke: z
+      .object({
+        workloadPool: z
+          .string()
+          .regex(/\.svc\.id\.goog$/, 'a pool is <cluster project>.svc.id.goog')
+          .optional(),
+      })
       .strict()
       .optional(),
     azure: azure.optional(),

@@ -36,8 +36,8 @@ export async function lakehouseProgram(
 /** The Kubernetes service account the operator runs as, for the overlay. */
 function operatorServiceAccount(config: StackConfig, annotations: Record<string, pulumi.Input<string>>) {
   return {
-    namespace: config.kubernetes?.namespace ?? PULUMI_LAKEHOUSE_DEFAULTS.kubernetesNamespace,
-    name: config.kubernetes?.serviceAccount ?? PULUMI_LAKEHOUSE_DEFAULTS.kubernetesServiceAccount,
+    namespace: config.operator?.namespace ?? PULUMI_LAKEHOUSE_DEFAULTS.kubernetesNamespace,
+    name: config.operator?.serviceAccount ?? PULUMI_LAKEHOUSE_DEFAULTS.kubernetesServiceAccount,
     annotations,
   };
 }
@@ -96,9 +96,12 @@ async function azureProgram(config: StackConfig, namePrefix: string, tables: Cat
   const access = new azureComponents.LakehouseAccess('lakehouse', {
     ...common,
     storage,
-    ...(config.access?.readerZones !== undefined && { readerZones: config.access.readerZones }),
-    ...(config.access?.writerZones !== undefined && { writerZones: config.access.writerZones }),
-    ...(config.kubernetes !== undefined && { operatorWorkload: config.kubernetes }),
+    ...(config.reader !== undefined && { reader: config.reader }),
+    ...(config.writer !== undefined && { writer: config.writer }),
+    operator: {
+      ...config.operator,
+      ...(config.aks !== undefined && { oidcIssuerUrl: config.aks.oidcIssuerUrl }),
+    },
   });
   const catalog = new azureComponents.LakehouseCatalog('lakehouse', {
     ...common,
@@ -119,11 +122,9 @@ async function azureProgram(config: StackConfig, namePrefix: string, tables: Cat
     storageAccount: storage.accountName,
     dfsEndpoint: storage.dfsEndpoint,
     storageRoots: storageRoots(storage.zoneUris),
-    identities: {
-      reader: { clientId: access.identities.reader.clientId, zones: access.identities.reader.zones },
-      writer: { clientId: access.identities.writer.clientId, zones: access.identities.writer.zones },
-      operator: { clientId: access.identities.operator.clientId, zones: access.identities.operator.zones },
-    },
+    identities: Object.fromEntries(
+      Object.entries(access.identities).map(([role, i]) => [role, { clientId: i.clientId, zones: i.zones }]),
+    ),
     operatorServiceAccount: operatorServiceAccount(config, {
       'azure.workload.identity/client-id': access.identities.operator.clientId,
     }),
@@ -162,16 +163,16 @@ async function gcpProgram(config: StackConfig, namePrefix: string, tables: Catal
     project,
     namePrefix,
     storage,
-    ...(config.access?.readerZones !== undefined && { readerZones: config.access.readerZones }),
-    ...(config.access?.writerZones !== undefined && { writerZones: config.access.writerZones }),
-    ...(config.kubernetes !== undefined && { operatorWorkload: config.kubernetes }),
+    ...(config.reader !== undefined && { reader: config.reader }),
+    ...(config.writer !== undefined && { writer: config.writer }),
+    operator: { ...config.operator, ...(config.gke !== undefined && { gkeWorkloadIdentity: config.gke }) },
   });
   const catalog = new gcpComponents.LakehouseCatalog('lakehouse', {
     project,
     namePrefix,
     storage,
     tables,
-    readers: access.identities.reader,
+    ...(access.identities.reader !== undefined && { readers: access.identities.reader }),
   });
 
   return {
@@ -180,11 +181,9 @@ async function gcpProgram(config: StackConfig, namePrefix: string, tables: Catal
     location: storage.location,
     buckets: Object.fromEntries([...storage.buckets].map(([zone, b]) => [zone, b.name])),
     storageRoots: storageRoots(storage.zoneUris),
-    identities: {
-      reader: { email: access.identities.reader.email, zones: access.identities.reader.zones },
-      writer: { email: access.identities.writer.email, zones: access.identities.writer.zones },
-      operator: { email: access.identities.operator.email, zones: access.identities.operator.zones },
-    },
+    identities: Object.fromEntries(
+      Object.entries(access.identities).map(([role, i]) => [role, { email: i.email, zones: i.zones }]),
+    ),
     operatorServiceAccount: operatorServiceAccount(config, {
       'iam.gke.io/gcp-service-account': access.identities.operator.email,
     }),

@@ -1,15 +1,30 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as managedidentity from '@pulumi/azure-native/managedidentity/index.js';
-import { LakehouseError } from '../../lib/errors.js';
 import { PULUMI_LAKEHOUSE_DEFAULTS, type LakehouseZone } from '../defaults.js';
-import { ACCESS_DEFAULTS, type KubernetesWorkload, type LakehouseRole } from '../access-defaults.js';
+import {
+  roleZones,
+  type LakehouseRole,
+  type LakehouseRoleOptions,
+  type OperatorIdentityOptions,
+} from '../access-defaults.js';
 import type { LakehouseStorage } from './storage.js';
 import { assignRole, type AzureBuiltinRole } from './roles.js';
 
 /** The audience AKS workload identity tokens carry for Entra ID. */
 export const AKS_TOKEN_AUDIENCE = 'api://AzureADTokenExchange';
 
-/** Options of {@link LakehouseAccess} on Azure. */
+/** How the operator, running in AKS, signs in as the operator identity. */
+export interface AzureOperatorIdentityOptions extends LakehouseRoleOptions, OperatorIdentityOptions {
+  /**
+   * The AKS cluster's OIDC issuer URL (`az aks show --query oidcIssuerProfile.issuerUrl`): a
+   * federated identity credential lets the pods of the operator's service account sign in as
+   * the operator identity (AKS workload identity).
+   * @default - no federated credential
+   */
+  readonly oidcIssuerUrl?: string;
+}
+
+/** Options of {@link LakehouseAccess} on Azure: the CDK construct's options, for managed identities. */
 export interface LakehouseAccessArgs {
   readonly resourceGroupName: pulumi.Input<string>;
   readonly location?: pulumi.Input<string>;
@@ -17,16 +32,12 @@ export interface LakehouseAccessArgs {
   readonly storage: LakehouseStorage;
   /** @default PULUMI_LAKEHOUSE_DEFAULTS.namePrefix */
   readonly namePrefix?: string;
-  /** Zones the readers may read. @default ACCESS_DEFAULTS.readerZones */
-  readonly readerZones?: readonly LakehouseZone[];
-  /** Zones the writers may write. @default ACCESS_DEFAULTS.writerZones */
-  readonly writerZones?: readonly LakehouseZone[];
-  /**
-   * The operator's Kubernetes identity: a federated identity credential lets the pods of this
-   * service account sign in as the operator identity (AKS workload identity).
-   * @default - no federated credential
-   */
-  readonly operatorWorkload?: KubernetesWorkload;
+  /** The reader identity: Storage Blob Data Reader. `false`: none. @default ACCESS_DEFAULTS.readerZones */
+  readonly reader?: LakehouseRoleOptions | false;
+  /** The writer identity: Storage Blob Data Contributor. `false`: none. @default ACCESS_DEFAULTS.writerZones */
+  readonly writer?: LakehouseRoleOptions | false;
+  /** The operator identity: Storage Blob Data Contributor (VACUUM deletes). Always created. @default every zone */
+  readonly operator?: AzureOperatorIdentityOptions;
 }
 
 /** A user-assigned managed identity and what a workload needs to use it. */
@@ -47,7 +58,10 @@ export interface AzureLakehouseIdentity {
  * operator signs in from AKS through a federated identity credential.
  */
 export class LakehouseAccess extends pulumi.ComponentResource {
-  readonly identities: Readonly<Record<LakehouseRole, AzureLakehouseIdentity>>;
+  /** The identities created: always the operator, the reader and writer unless turned off. */
+  readonly identities: Readonly<Partial<Record<LakehouseRole, AzureLakehouseIdentity>>> & {
+    readonly operator: AzureLakehouseIdentity;
+  };
   readonly federatedCredential?: managedidentity.FederatedIdentityCredential;
 
   constructor(name: string, args: LakehouseAccessArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -55,23 +69,16 @@ export class LakehouseAccess extends pulumi.ComponentResource {
     const namePrefix = args.namePrefix ?? PULUMI_LAKEHOUSE_DEFAULTS.namePrefix;
     const child: pulumi.CustomResourceOptions = { parent: this };
     const zones = [...args.storage.filesystems.keys()];
-    const within = (wanted: readonly LakehouseZone[]) => wanted.filter((z) => zones.includes(z));
 
-    const plan: Record<LakehouseRole, { zones: readonly LakehouseZone[]; role: AzureBuiltinRole }> = {
-      reader: {
-        zones: within(args.readerZones ?? ACCESS_DEFAULTS.readerZones),
-        role: 'Storage Blob Data Reader',
-      },
-      writer: {
-        zones: within(args.writerZones ?? ACCESS_DEFAULTS.writerZones),
-        role: 'Storage Blob Data Contributor',
-      },
-      operator: { zones, role: 'Storage Blob Data Contributor' },
-    };
-
-    const identities = {} as Record<LakehouseRole, AzureLakehouseIdentity>;
-    for (const roleName of Object.keys(plan) as LakehouseRole[]) {
-      const { zones: roleZones, role } = plan[roleName];
+    const plan: [LakehouseRole, LakehouseRoleOptions | false | undefined, AzureBuiltinRole][] = [
+      ['reader', args.reader, 'Storage Blob Data Reader'],
+      ['writer', args.writer, 'Storage Blob Data Contributor'],
+      ['operator', args.operator, 'Storage Blob Data Contributor'],
+    ];
+    const identities: Partial<Record<LakehouseRole, AzureLakehouseIdentity>> = {};
+    for (const [roleName, options, role] of plan) {
+      if (options === false) continue;
+      const grantZones = roleZones(roleName, options?.zones, zones);
       const identity = new managedidentity.UserAssignedIdentity(
         `${name}-${roleName}`,
         {
@@ -82,7 +89,7 @@ export class LakehouseAccess extends pulumi.ComponentResource {
         },
         child,
       );
-      for (const zone of roleZones) {
+      for (const zone of grantZones) {
         assignRole(
           `${name}-${roleName}-${zone}`,
           {
@@ -99,41 +106,35 @@ export class LakehouseAccess extends pulumi.ComponentResource {
         identity,
         clientId: identity.clientId,
         principalId: identity.principalId,
-        zones: roleZones,
+        zones: grantZones,
         role,
       };
     }
-    this.identities = identities;
+    const operator = identities.operator!;
+    this.identities = { ...identities, operator };
 
-    const workload = args.operatorWorkload;
-    if (workload !== undefined) {
-      if (workload.oidcIssuerUrl === undefined) {
-        throw new LakehouseError(
-          'INVALID_ARGUMENT',
-          'kubernetes.oidcIssuerUrl is missing: AKS workload identity needs the cluster OIDC issuer ' +
-            '(az aks show -g <group> -n <cluster> --query oidcIssuerProfile.issuerUrl -o tsv)',
-        );
-      }
+    const issuer = args.operator?.oidcIssuerUrl;
+    if (issuer !== undefined) {
       this.federatedCredential = new managedidentity.FederatedIdentityCredential(
         `${name}-operator-aks`,
         {
           resourceGroupName: args.resourceGroupName,
-          resourceName: identities.operator.identity.name,
+          resourceName: operator.identity.name,
           federatedIdentityCredentialResourceName: 'aks-workload-identity',
-          issuer: workload.oidcIssuerUrl,
-          subject: serviceAccountSubject(workload),
+          issuer,
+          subject: serviceAccountSubject(args.operator ?? {}),
           audiences: [AKS_TOKEN_AUDIENCE],
         },
         child,
       );
     }
 
-    this.registerOutputs({ operatorClientId: identities.operator.clientId });
+    this.registerOutputs({ operatorClientId: operator.clientId });
   }
 }
 
 /** `system:serviceaccount:<namespace>:<name>`, the subject of a Kubernetes service account token. */
-export function serviceAccountSubject(workload: KubernetesWorkload): string {
+export function serviceAccountSubject(workload: OperatorIdentityOptions): string {
   const namespace = workload.namespace ?? PULUMI_LAKEHOUSE_DEFAULTS.kubernetesNamespace;
   const serviceAccount = workload.serviceAccount ?? PULUMI_LAKEHOUSE_DEFAULTS.kubernetesServiceAccount;
   return `system:serviceaccount:${namespace}:${serviceAccount}`;

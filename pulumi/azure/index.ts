@@ -9,6 +9,7 @@ export {
   LakehouseAccess,
   type LakehouseAccessArgs,
   type AzureLakehouseIdentity,
+  type AzureOperatorIdentityOptions,
   serviceAccountSubject,
   AKS_TOKEN_AUDIENCE,
 } from './access.js';
@@ -22,3 +23,10 @@ export {
 } from './catalog.js';
 export { managementPolicyRules, type ManagementPolicyRule } from './lifecycle.js';
 export { AZURE_BUILTIN_ROLES, assignRole, type AzureBuiltinRole } from './roles.js';
+export {
+  ACCESS_DEFAULTS,
+  LAKEHOUSE_ROLES,
+  type LakehouseRole,
+  type LakehouseRoleOptions,
+  type OperatorIdentityOptions,
+} from '../access-defaults.js';

@@ -2,7 +2,12 @@ import * as pulumi from '@pulumi/pulumi';
 import * as serviceaccount from '@pulumi/gcp/serviceaccount/index.js';
 import * as storage from '@pulumi/gcp/storage/index.js';
 import { PULUMI_LAKEHOUSE_DEFAULTS, type LakehouseZone } from '../defaults.js';
-import { ACCESS_DEFAULTS, type KubernetesWorkload, type LakehouseRole } from '../access-defaults.js';
+import {
+  roleZones,
+  type LakehouseRole,
+  type LakehouseRoleOptions,
+  type OperatorIdentityOptions,
+} from '../access-defaults.js';
 import { serviceAccountId } from '../naming.js';
 import type { LakehouseStorage } from './storage.js';
 
@@ -11,22 +16,30 @@ export const GCS_READ_ROLE = 'roles/storage.objectViewer';
 /** Create, read, list, overwrite and delete objects; no IAM, no bucket settings. */
 export const GCS_WRITE_ROLE = 'roles/storage.objectUser';
 
-/** Options of {@link LakehouseAccess} on GCP. */
+/** How the operator, running in GKE, acts as the operator service account. */
+export interface GcpOperatorIdentityOptions extends LakehouseRoleOptions, OperatorIdentityOptions {
+  /**
+   * GKE workload identity: the operator's Kubernetes service account may impersonate the
+   * operator service account. `workloadPool` is the cluster project's pool,
+   * `<cluster project>.svc.id.goog` (IAM refuses a pool no cluster has created yet, so it is not
+   * assumed).
+   * @default - no binding
+   */
+  readonly gkeWorkloadIdentity?: { readonly workloadPool?: string };
+}
+
+/** Options of {@link LakehouseAccess} on GCP: the CDK construct's options, for service accounts. */
 export interface LakehouseAccessArgs {
   readonly project: string;
   readonly storage: LakehouseStorage;
   /** @default PULUMI_LAKEHOUSE_DEFAULTS.namePrefix */
   readonly namePrefix?: string;
-  /** @default ACCESS_DEFAULTS.readerZones */
-  readonly readerZones?: readonly LakehouseZone[];
-  /** @default ACCESS_DEFAULTS.writerZones */
-  readonly writerZones?: readonly LakehouseZone[];
-  /**
-   * The operator's Kubernetes service account: it may impersonate the operator service account
-   * (GKE workload identity, pool `<project>.svc.id.goog`).
-   * @default - no binding
-   */
-  readonly operatorWorkload?: KubernetesWorkload;
+  /** The reader: `storage.objectViewer`. `false`: none. @default ACCESS_DEFAULTS.readerZones */
+  readonly reader?: LakehouseRoleOptions | false;
+  /** The writer: `storage.objectUser`. `false`: none. @default ACCESS_DEFAULTS.writerZones */
+  readonly writer?: LakehouseRoleOptions | false;
+  /** The operator: `storage.objectUser` (VACUUM deletes). Always created. @default every zone */
+  readonly operator?: GcpOperatorIdentityOptions;
 }
 
 /** A service account and the buckets it reaches. */
@@ -46,7 +59,10 @@ export interface GcpLakehouseIdentity {
  * account through GKE workload identity.
  */
 export class LakehouseAccess extends pulumi.ComponentResource {
-  readonly identities: Readonly<Record<LakehouseRole, GcpLakehouseIdentity>>;
+  /** The service accounts created: always the operator, the reader and writer unless turned off. */
+  readonly identities: Readonly<Partial<Record<LakehouseRole, GcpLakehouseIdentity>>> & {
+    readonly operator: GcpLakehouseIdentity;
+  };
   readonly workloadIdentityBinding?: serviceaccount.IAMMember;
 
   constructor(name: string, args: LakehouseAccessArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -54,27 +70,27 @@ export class LakehouseAccess extends pulumi.ComponentResource {
     const namePrefix = args.namePrefix ?? PULUMI_LAKEHOUSE_DEFAULTS.namePrefix;
     const child: pulumi.CustomResourceOptions = { parent: this };
     const zones = [...args.storage.buckets.keys()];
-    const within = (wanted: readonly LakehouseZone[]) => wanted.filter((z) => zones.includes(z));
-    const plan: Record<LakehouseRole, { zones: readonly LakehouseZone[]; role: string }> = {
-      reader: { zones: within(args.readerZones ?? ACCESS_DEFAULTS.readerZones), role: GCS_READ_ROLE },
-      writer: { zones: within(args.writerZones ?? ACCESS_DEFAULTS.writerZones), role: GCS_WRITE_ROLE },
-      operator: { zones, role: GCS_WRITE_ROLE },
-    };
+    const plan: [LakehouseRole, LakehouseRoleOptions | false | undefined, string][] = [
+      ['reader', args.reader, GCS_READ_ROLE],
+      ['writer', args.writer, GCS_WRITE_ROLE],
+      ['operator', args.operator, GCS_WRITE_ROLE],
+    ];
 
-    const identities = {} as Record<LakehouseRole, GcpLakehouseIdentity>;
-    for (const roleName of Object.keys(plan) as LakehouseRole[]) {
-      const { zones: roleZones, role } = plan[roleName];
+    const identities: Partial<Record<LakehouseRole, GcpLakehouseIdentity>> = {};
+    for (const [roleName, options, role] of plan) {
+      if (options === false) continue;
+      const grantZones = roleZones(roleName, options?.zones, zones);
       const account = new serviceaccount.Account(
         `${name}-${roleName}`,
         {
           project: args.project,
           accountId: serviceAccountId(namePrefix, roleName),
           displayName: `lakehouse ${roleName} (${namePrefix})`,
-          description: `${role} on the ${roleZones.join(', ')} bucket(s)`,
+          description: `${role} on the ${grantZones.join(', ')} bucket(s)`,
         },
         child,
       );
-      for (const zone of roleZones) {
+      for (const zone of grantZones) {
         new storage.BucketIAMMember(
           `${name}-${roleName}-${zone}`,
           {
@@ -85,24 +101,26 @@ export class LakehouseAccess extends pulumi.ComponentResource {
           child,
         );
       }
-      identities[roleName] = { account, email: account.email, zones: roleZones, role };
+      identities[roleName] = { account, email: account.email, zones: grantZones, role };
     }
-    this.identities = identities;
+    const operator = identities.operator!;
+    this.identities = { ...identities, operator };
 
-    const workload = args.operatorWorkload;
-    if (workload !== undefined) {
-      const namespace = workload.namespace ?? PULUMI_LAKEHOUSE_DEFAULTS.kubernetesNamespace;
-      const ksa = workload.serviceAccount ?? PULUMI_LAKEHOUSE_DEFAULTS.kubernetesServiceAccount;
+    const gke = args.operator?.gkeWorkloadIdentity;
+    if (gke !== undefined) {
+      const namespace = args.operator?.namespace ?? PULUMI_LAKEHOUSE_DEFAULTS.kubernetesNamespace;
+      const ksa = args.operator?.serviceAccount ?? PULUMI_LAKEHOUSE_DEFAULTS.kubernetesServiceAccount;
+      const pool = gke.workloadPool ?? `${args.project}.svc.id.goog`;
       this.workloadIdentityBinding = new serviceaccount.IAMMember(
         `${name}-operator-gke`,
         {
-          serviceAccountId: identities.operator.account.name,
+          serviceAccountId: operator.account.name,
           role: 'roles/iam.workloadIdentityUser',
-          member: `serviceAccount:${args.project}.svc.id.goog[${namespace}/${ksa}]`,
+          member: `serviceAccount:${pool}[${namespace}/${ksa}]`,
         },
         child,
       );
     }
-    this.registerOutputs({ operatorEmail: identities.operator.email });
+    this.registerOutputs({ operatorEmail: operator.email });
   }
 }

@@ -4,6 +4,7 @@ export {
   LakehouseAccess,
   type LakehouseAccessArgs,
   type GcpLakehouseIdentity,
+  type GcpOperatorIdentityOptions,
   GCS_READ_ROLE,
   GCS_WRITE_ROLE,
 } from './access.js';
@@ -14,3 +15,10 @@ export {
   bigLakeDeltaLimitation,
 } from './catalog.js';
 export { bucketLifecycleRules, type BucketLifecycleRule } from './lifecycle.js';
+export {
+  ACCESS_DEFAULTS,
+  LAKEHOUSE_ROLES,
+  type LakehouseRole,
+  type LakehouseRoleOptions,
+  type OperatorIdentityOptions,
+} from '../access-defaults.js';

@@ -63,7 +63,6 @@ describe('Azure stack', () => {
   test('only both keys together let destroy delete the data', async () => {
     for (const [policy, flag, kept] of [
       ['destroy', false, true],
-      ['retain', true, true],
       ['destroy', true, false],
     ] as const) {
       const warnings: string[] = [];
@@ -129,11 +128,26 @@ describe('Azure stack', () => {
   });
 });
 
+describe('role options', () => {
+  test('reader: false creates no reader; without aks/gke there is no workload identity', async () => {
+    const config = withKeys('Pulumi.dev-azure.yaml', 'retain', false, { 'lakehouse:reader': false });
+    delete config['lakehouse:aks'];
+    const az = await runWithMocks(config, () => lakehouseProgram(loadStackConfig()));
+    expect(
+      az
+        .ofType('azure-native:managedidentity:UserAssignedIdentity')
+        .map((i) => i.inputs.resourceName)
+        .sort(),
+    ).toEqual(['lakehouse-dev-operator', 'lakehouse-dev-writer']);
+    expect(az.ofType('azure-native:managedidentity:FederatedIdentityCredential')).toEqual([]);
+    expect(Object.keys(az.outputs.identities).sort()).toEqual(['operator', 'writer']);
+  });
+});
+
 describe('GCP stack', () => {
   test('only both keys together let destroy delete the buckets', async () => {
     for (const [policy, flag, kept] of [
       ['destroy', false, true],
-      ['retain', true, true],
       ['destroy', true, false],
     ] as const) {
       const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
@@ -162,12 +176,19 @@ describe('GCP stack', () => {
 
   test('CMEK: the Cloud Storage service agent may use the key and every bucket encrypts with it', async () => {
     const key = 'projects/acme-kms/locations/europe/keyRings/lake/cryptoKeys/lakehouse';
+    const warnings: string[] = [];
+    const warn = jest
+      .spyOn(console, 'warn')
+      .mockImplementation((m: unknown) => void warnings.push(String(m)));
     const run = await runWithMocks(
       withKeys('Pulumi.dev-gcp.yaml', 'retain', false, {
         'lakehouse:gcp': { location: 'EU', kmsKeyName: key },
       }),
       () => lakehouseProgram(loadStackConfig()),
-    );
+    ).finally(() => warn.mockRestore());
+    expect(warnings).toEqual([
+      expect.stringContaining('LakeTable raw-order-fallouts is not registered in BigQuery'),
+    ]);
     expect(run.ofType('gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember').map((m) => m.inputs)).toEqual([
       {
         cryptoKeyId: key,

@@ -10,6 +10,7 @@ import {
   serviceAccountId,
   storageAccountName,
 } from '../../pulumi/naming.js';
+import { roleZones } from '../../pulumi/access-defaults.js';
 import { dataFilePrefixes, type CatalogTable } from '../../pulumi/tables.js';
 import { ZONES } from '../../lib/spec/index.js';
 import { REPO_ROOT, stackConfigFile } from './harness.js';
@@ -90,6 +91,22 @@ describe('lifecycle', () => {
     expect(
       dataFilePrefixes({ ...table([]), zone: undefined, path: undefined, location: 'gs://x/y' }),
     ).toEqual([]);
+  });
+});
+
+describe('role zones', () => {
+  const storage = ['raw', 'curated', 'models'] as const;
+  test('defaults are limited to the zones the storage creates; the operator gets them all', () => {
+    expect(roleZones('reader', undefined, storage)).toEqual(['curated', 'models']);
+    expect(roleZones('writer', undefined, ['raw'])).toEqual(['raw']);
+    expect(roleZones('operator', undefined, storage)).toEqual(['raw', 'curated', 'models']);
+    expect(roleZones('reader', ['raw'], storage)).toEqual(['raw']);
+  });
+  test('a zone the storage does not create is refused', () => {
+    expect(() => roleZones('writer', ['raw', 'scratch'], storage)).toThrow(
+      'writer.zones lists scratch, which the storage does not create (zones: raw, curated, models); ' +
+        'add the zone to the storage or remove it from the writer',
+    );
   });
 });
 
