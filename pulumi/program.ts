@@ -8,7 +8,7 @@ import { LakehouseError } from '../lib/errors.js';
 import type { StackConfig } from './config.js';
 import { PULUMI_LAKEHOUSE_DEFAULTS } from './defaults.js';
 import { checkNamePrefix } from './naming.js';
-import { resolveRemoval } from './removal.js';
+import { dataResourceOptions, resolveRemoval } from './removal.js';
 import { loadCatalogTables, type CatalogTable } from './tables.js';
 
 /** Where relative paths in the config (`tablesDir`) start: the folder of `Pulumi.yaml`. */
@@ -66,10 +66,7 @@ async function azureProgram(config: StackConfig, namePrefix: string, tables: Cat
     'lakehouse',
     { resourceGroupName: a.resourceGroupName ?? `${namePrefix}-rg`, location },
     // Deleting a resource group deletes everything in it: the same two keys guard it.
-    {
-      protect: resolveRemoval(config.removalPolicy).protect,
-      retainOnDelete: resolveRemoval(config.removalPolicy).retainOnDelete,
-    },
+    dataResourceOptions(resolveRemoval(config.removalPolicy), {}),
   );
   const common = {
     resourceGroupName: group.name,
@@ -132,6 +129,7 @@ async function azureProgram(config: StackConfig, namePrefix: string, tables: Cat
       metastoreHost: catalog.metastoreHost,
       metastoreDatabase: catalog.database?.name,
       unityAccessConnectorId: catalog.accessConnector?.id,
+      schemaDdl: catalog.schemaDdl,
       tables: catalog.tables,
     },
   };

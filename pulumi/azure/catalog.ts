@@ -82,6 +82,8 @@ export class LakehouseCatalog extends pulumi.ComponentResource {
   /** Host name of the metastore database server. */
   readonly metastoreHost?: pulumi.Output<string>;
   readonly tables: pulumi.Output<RegisteredTable[]>;
+  /** `CREATE SCHEMA IF NOT EXISTS …` for each database the tables use, to run before their DDL. */
+  readonly schemaDdl: pulumi.Output<string[]>;
 
   constructor(name: string, args: LakehouseCatalogArgs, opts?: pulumi.ComponentResourceOptions) {
     super('lakehouse:azure:LakehouseCatalog', name, {}, opts);
@@ -195,6 +197,11 @@ export class LakehouseCatalog extends pulumi.ComponentResource {
 
     const accountName = args.storage.accountName;
     this.tables = accountName.apply((account) => registeredTables(args.tables, account));
+    this.schemaDdl = this.tables.apply((tables) =>
+      [...new Set(tables.map((t) => t.database))].map(
+        (database) => `CREATE SCHEMA IF NOT EXISTS ${ident(database)}`,
+      ),
+    );
     this.registerOutputs({ tables: this.tables, metastoreHost: this.metastoreHost });
   }
 }

@@ -241,6 +241,11 @@ describe('catalog', () => {
 
   test('every LakeTable of examples/lakehouse with catalog.enabled is registered with its abfss location', () => {
     const account = accountName();
+    expect(run.outputs.catalog.schemaDdl).toEqual([
+      'CREATE SCHEMA IF NOT EXISTS `curated`',
+      'CREATE SCHEMA IF NOT EXISTS `models`',
+      'CREATE SCHEMA IF NOT EXISTS `raw`',
+    ]);
     expect(run.outputs.catalog.tables).toEqual([
       {
         name: 'fallout-predictions',
