@@ -221,6 +221,35 @@ describe('Azure put-if-absent retries (through a proxy that loses answers)', () 
     }
   });
 
+  test('reads, lists and overwrites ride out 503s (throttling) with back-off', async () => {
+    const direct = await openStore(az.uri(), az.storageOptions);
+    await direct.put('t.json', enc('v1'));
+    for (const method of ['GET', 'PUT']) {
+      const proxy = await startFlakyProxy(
+        az.server.endpoint,
+        script((req) => req.method === method && !req.headers['if-none-match'], 'unavailable', 'unavailable'),
+      );
+      const store = await openStore(direct.root, {
+        AZURE_STORAGE_USE_EMULATOR: 'true',
+        AZURE_STORAGE_ENDPOINT: `${proxy.endpoint}/${az.account}`,
+      });
+      try {
+        if (method === 'GET') {
+          expect(dec(await store.get('t.json'))).toBe('v1');
+          const listed = [];
+          for await (const m of store.list('')) listed.push(m.path);
+          expect(listed).toEqual(['t.json']);
+        } else {
+          await store.put('t.json', enc('v2'));
+          expect(dec(await direct.get('t.json'))).toBe('v2');
+        }
+        expect(proxy.log.filter((r) => r.action === 'unavailable')).toHaveLength(2);
+      } finally {
+        await proxy.stop();
+      }
+    }
+  });
+
   test('transient 503s are retried with back-off', async () => {
     const { proxy, store } = await storeVia(script(isConditionalPut, 'unavailable', 'unavailable'));
     try {

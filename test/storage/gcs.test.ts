@@ -163,6 +163,32 @@ describe('GCS put-if-absent retries (through a proxy that loses answers)', () =>
     }
   });
 
+  test('reads, lists and overwrites ride out 503s (throttling) with back-off', async () => {
+    const direct = await openStore(gcs.uri(), gcs.storageOptions);
+    await direct.put('t.json', enc('v1'));
+    for (const method of ['GET', 'POST']) {
+      const proxy = await startFlakyProxy(
+        gcs.endpoint,
+        script((req) => req.method === method && !isConditionalCreate(req), 'unavailable', 'unavailable'),
+      );
+      const store = await openStore(direct.root, { STORAGE_EMULATOR_HOST: proxy.endpoint });
+      try {
+        if (method === 'GET') {
+          expect(dec(await store.get('t.json'))).toBe('v1');
+          const listed = [];
+          for await (const m of store.list('')) listed.push(m.path);
+          expect(listed).toEqual(['t.json']);
+        } else {
+          await store.put('t.json', enc('v2'));
+          expect(dec(await direct.get('t.json'))).toBe('v2');
+        }
+        expect(proxy.log.filter((r) => r.action === 'unavailable')).toHaveLength(2);
+      } finally {
+        await proxy.stop();
+      }
+    }
+  }, 60_000);
+
   test('someone else won while our attempt went unanswered: FILE_ALREADY_EXISTS', async () => {
     const { proxy, store } = await storeVia(script(isConditionalCreate, 'unavailable'));
     try {

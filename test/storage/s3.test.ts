@@ -242,6 +242,35 @@ describe('S3 put-if-absent retries (through a proxy that loses answers)', () => 
     }
   });
 
+  test('reads, lists and overwrites ride out 503s (throttling) with back-off', async () => {
+    const busyTwice = (method: string) =>
+      script((req) => req.method === method && !req.headers['if-none-match'], 'unavailable', 'unavailable');
+    const direct = await openStore(minio.uri(), minio.storageOptions);
+    await direct.put('t.json', enc('v1'));
+    for (const method of ['GET', 'PUT']) {
+      const proxy = await startFlakyProxy(minio.endpoint, busyTwice(method));
+      const store = await openStore(direct.root, {
+        ...minio.storageOptions,
+        AWS_ENDPOINT_URL: proxy.endpoint,
+      });
+      try {
+        if (method === 'GET') {
+          expect(dec(await store.get('t.json'))).toBe('v1');
+          const listed = [];
+          for await (const m of store.list('')) listed.push(m.path);
+          expect(listed).toEqual(['t.json']);
+        } else {
+          await store.put('t.json', enc('v2'));
+          expect(dec(await direct.get('t.json'))).toBe('v2');
+        }
+        expect(proxy.log.filter((r) => r.action === 'unavailable')).toHaveLength(2);
+      } finally {
+        await store.close?.();
+        await proxy.stop();
+      }
+    }
+  });
+
   test('a store that never answers: STORAGE_TRANSIENT saying the outcome is unknown', async () => {
     const { proxy, store } = await storeVia(() => 'unavailable');
     try {
