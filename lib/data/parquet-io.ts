@@ -6,7 +6,7 @@
  * - `openParquet` opens a file for ranged reads: parquet-wasm asks for the footer and then only
  *   the column chunks it needs, each as one `store.getRange`; the file is never loaded whole.
  */
-import { RecordBatch, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { RecordBatch, type Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import * as pq from 'parquet-wasm/node';
 import { LakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -65,24 +65,52 @@ export function writeParquetFile(
   }
 }
 
-/** A Blob-like view of an object, each slice read by one ranged GET (what parquet-wasm asks for). */
+/**
+ * A Blob-like view of an object, each slice read by one ranged GET (what parquet-wasm asks for).
+ *
+ * A rejected read must never reach parquet-wasm: a rejection inside its reader aborts the
+ * WebAssembly instance ("unreachable"), which takes the whole process down. So a failed read
+ * hands back zeros of the right length, which the decoder rejects as a normal error, and the
+ * real cause is kept in `failure` for the caller to report instead.
+ */
 class StoreBlob {
+  failure: unknown;
+
   constructor(
     private readonly store: ObjectStore,
     private readonly path: string,
     readonly size: number,
-    private readonly start = 0,
   ) {}
+
   slice(start: number, end: number): { arrayBuffer(): Promise<ArrayBuffer> } {
-    const s = this.start + Math.max(0, Math.floor(start));
-    const e = this.start + Math.min(this.size, Math.floor(end));
+    const s = Math.max(0, Math.floor(start));
+    const e = Math.min(this.size, Math.floor(end));
     return {
       arrayBuffer: async () => {
-        const bytes = await this.store.getRange(this.path, s, e);
-        return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+        try {
+          const bytes = await this.store.getRange(this.path, s, e);
+          if (bytes.byteLength !== e - s)
+            throw new LakehouseError('STORAGE', `parquet: ${this.path}: short read at ${s}`);
+          return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+        } catch (err) {
+          this.failure ??= err;
+          return new ArrayBuffer(Math.max(0, e - s));
+        }
       },
     };
   }
+}
+
+function readError(blob: StoreBlob, path: string, err: unknown): LakehouseError {
+  const cause = blob.failure ?? err;
+  if (cause instanceof LakehouseError) return cause;
+  return new LakehouseError(
+    'STORAGE',
+    `parquet: cannot read ${path}: ${String((cause as Error)?.message ?? cause)}`,
+    {
+      cause,
+    },
+  );
 }
 
 export interface ParquetReadOptions {
@@ -96,53 +124,68 @@ export interface ParquetReadOptions {
 export class ParquetSource {
   private constructor(
     private readonly file: pq.ParquetFile,
+    private readonly blob: StoreBlob,
     readonly path: string,
   ) {}
 
+  /**
+   * Open a Parquet object. `size` (e.g. `add.size`) saves a HEAD request. Rejects with NOT_FOUND
+   * when the object is missing, STORAGE when it is not a readable Parquet file.
+   */
   static async open(store: ObjectStore, path: string, size?: number): Promise<ParquetSource> {
     const bytes = size ?? (await store.head(path)).size;
-    try {
-      const file = await pq.ParquetFile.fromFile(new StoreBlob(store, path, bytes) as unknown as Blob);
-      return new ParquetSource(file, path);
-    } catch (err) {
-      if (err instanceof LakehouseError) throw err;
+    // Read the tail first: a missing or truncated object fails here, cleanly, not inside the decoder.
+    const tail = await store.getRange(path, Math.max(0, bytes - 8), bytes);
+    if (tail.byteLength !== Math.min(8, bytes) || new TextDecoder().decode(tail.subarray(4)) !== 'PAR1') {
       throw new LakehouseError(
         'STORAGE',
-        `parquet: cannot open ${path}: ${String((err as Error)?.message ?? err)}`,
-        { cause: err },
+        `parquet: ${path} is not a Parquet file of ${bytes} bytes (no PAR1 footer there)`,
       );
+    }
+    const blob = new StoreBlob(store, path, bytes);
+    try {
+      const file = await pq.ParquetFile.fromFile(blob as unknown as Blob);
+      return new ParquetSource(file, blob, path);
+    } catch (err) {
+      throw readError(blob, path, err);
     }
   }
 
   /** The Arrow schema as stored (field names and types exactly as the writer chose). */
-  schema(): import('apache-arrow').Schema {
-    const s = this.file.schema();
-    return tableFromIPC(s.intoIPCStream()).schema;
+  schema(): Schema {
+    return tableFromIPC(this.file.schema().intoIPCStream()).schema;
   }
 
   get numRows(): number {
-    const meta = this.file.metadata();
-    return meta.fileMetadata().numRows();
+    return this.file.metadata().fileMetadata().numRows();
   }
 
   /** Stream the file's rows as Arrow batches, in file order. */
   async *batches(options: ParquetReadOptions = {}): AsyncGenerator<RecordBatch> {
     let stream: ReadableStream<pq.RecordBatch>;
     try {
-      stream = await this.file.stream({
+      stream = (await this.file.stream({
         batchSize: options.batchSize ?? 65_536,
         ...(options.columns ? { columns: options.columns } : {}),
-      });
+      })) as ReadableStream<pq.RecordBatch>;
     } catch (err) {
-      throw new LakehouseError(
-        'STORAGE',
-        `parquet: cannot read ${this.path}: ${String((err as Error)?.message ?? err)}`,
-        { cause: err },
-      );
+      throw readError(this.blob, this.path, err);
     }
-    for await (const wasmBatch of stream as unknown as AsyncIterable<pq.RecordBatch>) {
-      const table = tableFromIPC(wasmBatch.intoIPCStream());
-      for (const b of table.batches) yield b;
+    const reader = stream.getReader();
+    try {
+      for (;;) {
+        let next: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          next = await reader.read();
+        } catch (err) {
+          throw readError(this.blob, this.path, err);
+        }
+        if (next.done) break;
+        const table = tableFromIPC(next.value.intoIPCStream());
+        for (const b of table.batches) yield b;
+      }
+    } finally {
+      reader.releaseLock();
     }
   }
 

@@ -161,7 +161,7 @@ export function parsePartitionValue(
   return bad();
 }
 
-/** `part-00003-<uuid>.c000.snappy.parquet` */
+/** `part-00003-<uuid>.c000.snappy.parquet` (no codec part when uncompressed, as Spark names them). */
 export function dataFileName(index: number, uuid: string, codec: string): string {
-  return `part-${String(index).padStart(5, '0')}-${uuid}.c000.${codec}.parquet`;
+  return `part-${String(index).padStart(5, '0')}-${uuid}.c000${codec ? `.${codec}` : ''}.parquet`;
 }

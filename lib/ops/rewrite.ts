@@ -1,0 +1,132 @@
+import type { RecordBatch } from 'apache-arrow';
+import { type AddAction, removeFor, type RemoveAction } from '../delta/actions.js';
+import type { Snapshot } from '../delta/snapshot.js';
+import { rootPathOf } from '../delta/snapshot.js';
+import { takeBatch } from '../data/arrow-build.js';
+import type { Expr } from '../data/expr.js';
+import { coversFile, evaluateBatch, mightMatch, parseStats } from '../data/expr-eval.js';
+import { ParquetSource } from '../data/parquet-io.js';
+import { addFilePath, readDataFile, type TableLayout } from '../data/reader.js';
+import { DataFileWriter, type DataWriterOptions } from '../data/writer.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+/**
+ * Removing the rows a predicate matches from the active files of a snapshot — the shared core of
+ * DELETE and of overwrite with `replaceWhere`.
+ *
+ * - A file whose partition values or statistics prove every row matches is removed whole,
+ *   unread.
+ * - A file that provably has no match is left alone, unread.
+ * - Any other file is read (deletion vector applied); if some row matches, the file is removed
+ *   and its other rows (those for which the predicate is false or null) are written to new
+ *   files; if none matches, it is left alone. Kept rows are held in memory only until the first
+ *   match in that file is seen.
+ * - Nothing is committed: the caller commits `adds` and `removes` in one transaction, with
+ *   `readFiles` as the files whose content it depended on.
+ */
+export interface RemoveRowsResult {
+  adds: AddAction[];
+  removes: RemoveAction[];
+  /** Paths of every file read or removed (the transaction's read set). */
+  readFiles: string[];
+  numDeletedRows: number;
+  numCopiedRows: number;
+  numRemovedFiles: number;
+  numAddedFiles: number;
+  filesScanned: number;
+  filesSkipped: number;
+}
+
+export function tableLayout(store: ObjectStore, snapshot: Snapshot): TableLayout {
+  return {
+    schema: snapshot.schema,
+    partitionColumns: snapshot.partitionColumns,
+    columnMappingMode: snapshot.columnMappingMode,
+    rootPath: rootPathOf(store),
+  };
+}
+
+/** The number of live rows of a file: statistics when present, else the Parquet footer. */
+async function liveRows(store: ObjectStore, layout: TableLayout, add: AddAction): Promise<number> {
+  const stats = parseStats(add.stats);
+  let rows = typeof stats?.numRecords === 'number' ? stats.numRecords : undefined;
+  if (rows === undefined) {
+    const src = await ParquetSource.open(store, addFilePath(add, layout.rootPath), add.size);
+    rows = src.numRows;
+    src.close();
+  }
+  return rows - (add.deletionVector?.cardinality ?? 0);
+}
+
+export async function removeMatchingRows(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  predicate: Expr | undefined,
+  writerOptions: Omit<DataWriterOptions, 'schema' | 'partitionColumns' | 'columnMappingMode'>,
+): Promise<RemoveRowsResult> {
+  const layout = tableLayout(store, snapshot);
+  const table = {
+    schema: snapshot.schema,
+    partitionColumns: snapshot.partitionColumns,
+    mode: snapshot.columnMappingMode,
+  };
+  const writer = new DataFileWriter(store, {
+    ...writerOptions,
+    schema: snapshot.schema,
+    partitionColumns: snapshot.partitionColumns,
+    columnMappingMode: snapshot.columnMappingMode,
+  });
+  const result: RemoveRowsResult = {
+    adds: [],
+    removes: [],
+    readFiles: [],
+    numDeletedRows: 0,
+    numCopiedRows: 0,
+    numRemovedFiles: 0,
+    numAddedFiles: 0,
+    filesScanned: 0,
+    filesSkipped: 0,
+  };
+  const now = Date.now();
+  for (const add of snapshot.activeFiles()) {
+    if (!predicate || coversFile(predicate, add, table)) {
+      result.numDeletedRows += await liveRows(store, layout, add);
+      result.removes.push(removeFor(add, { deletionTimestamp: now }));
+      result.readFiles.push(add.path);
+      continue;
+    }
+    if (!mightMatch(predicate, add, table)) {
+      result.filesSkipped++;
+      continue;
+    }
+    result.filesScanned++;
+    result.readFiles.push(add.path);
+    let held: RecordBatch[] = [];
+    let deleted = 0;
+    let kept = 0;
+    for await (const batch of readDataFile(store, layout, add)) {
+      const truth = evaluateBatch(predicate, batch);
+      const keep: number[] = [];
+      for (let i = 0; i < truth.length; i++) if (truth[i] !== 1) keep.push(i);
+      deleted += batch.numRows - keep.length;
+      kept += keep.length;
+      const rest = keep.length === batch.numRows ? batch : takeBatch(batch, keep);
+      if (deleted === 0) {
+        held.push(rest);
+        continue;
+      }
+      for (const h of held) await writer.write(h);
+      held = [];
+      if (rest.numRows > 0) await writer.write(rest);
+    }
+    if (deleted > 0) {
+      result.numDeletedRows += deleted;
+      result.numCopiedRows += kept;
+      result.removes.push(removeFor(add, { deletionTimestamp: now }));
+    }
+  }
+  result.adds = await writer.finish();
+  result.numRemovedFiles = result.removes.length;
+  result.numAddedFiles = result.adds.length;
+  return result;
+}
