@@ -85,7 +85,11 @@ const gcp = z
     location: z.string().min(1).optional(),
     kmsKeyName: z.string().startsWith('projects/').optional(),
     accessLogBucket: z.string().min(1).optional(),
-    softDeleteRetentionDays: z.number().int().min(0).max(90).optional(),
+    softDeleteRetentionDays: z
+      .number()
+      .int()
+      .refine((d) => d === 0 || (d >= 7 && d <= 90), { error: 'GCS soft delete is 0 (off) or 7 to 90 days' })
+      .optional(),
   })
   .strict();
 

@@ -146,6 +146,7 @@ describe('stack config', () => {
         zones: '["raw","gold"]',
         azure: '{"network":{"defaultAction":"Open"},"storageAccountName":"Bad-Name"}',
         lifecycle: '{"raw":{"coolAfterDays":-3}}',
+        gcp: '{"softDeleteRetentionDays":3}',
         typo: 'x',
       });
     } catch (e) {
@@ -158,6 +159,7 @@ describe('stack config', () => {
       'lakehouse:azure.network.defaultAction:',
       'lakehouse:azure.storageAccountName: 3 to 24 lowercase letters and digits',
       'lakehouse:lifecycle.raw.coolAfterDays:',
+      'lakehouse:gcp.softDeleteRetentionDays: GCS soft delete is 0 (off) or 7 to 90 days',
       'lakehouse:',
     ]) {
       expect(message).toContain(key);
