@@ -1,8 +1,9 @@
 /**
- * The two-key removal guard, both ways, on both clouds: data-bearing resources lose `protect`
- * and `retainOnDelete` (and GCS buckets get `forceDestroy`) only when the stack asks for
- * `removalPolicy: destroy` AND sets `lakehouse:removeDataOnDestroy: true`. Also the optional
- * customer-managed keys, which the example stacks leave out.
+ * The stack options the example stacks leave at their defaults: the two-key removal guard, both
+ * ways, on both clouds (data-bearing resources lose `protect` and `retainOnDelete`, and GCS
+ * buckets get `forceDestroy`, only when the stack asks for `removalPolicy: destroy` AND sets
+ * `lakehouse:removeDataOnDestroy: true`); customer-managed keys; roles turned off; a metastore in
+ * a VNet.
  */
 import { jest } from '@jest/globals';
 import { loadStackConfig } from '../../pulumi/config.js';
@@ -128,9 +129,25 @@ describe('Azure stack', () => {
   });
 });
 
-describe('role options', () => {
-  test('reader: false creates no reader; without aks/gke there is no workload identity', async () => {
-    const config = withKeys('Pulumi.dev-azure.yaml', 'retain', false, { 'lakehouse:reader': false });
+describe('other Azure options', () => {
+  test('reader: false, no aks, a metastore in a VNet with high availability and geo-redundant backups', async () => {
+    const subnet =
+      '/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/pg';
+    const dnsZone =
+      '/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/privateDnsZones/lake.postgres.database.azure.com';
+    const config = withKeys('Pulumi.dev-azure.yaml', 'retain', false, {
+      'lakehouse:reader': false,
+      'lakehouse:azure': {
+        hiveMetastore: {
+          delegatedSubnetId: subnet,
+          privateDnsZoneId: dnsZone,
+          highAvailability: true,
+          geoRedundantBackup: true,
+          skuTier: 'GeneralPurpose',
+          skuName: 'Standard_D2ds_v5',
+        },
+      },
+    });
     delete config['lakehouse:aks'];
     const az = await runWithMocks(config, () => lakehouseProgram(loadStackConfig()));
     expect(
@@ -141,6 +158,19 @@ describe('role options', () => {
     ).toEqual(['lakehouse-dev-operator', 'lakehouse-dev-writer']);
     expect(az.ofType('azure-native:managedidentity:FederatedIdentityCredential')).toEqual([]);
     expect(Object.keys(az.outputs.identities).sort()).toEqual(['operator', 'writer']);
+    expect(az.ofType('azure-native:dbforpostgresql:Server')[0]!.inputs).toMatchObject({
+      sku: { name: 'Standard_D2ds_v5', tier: 'GeneralPurpose' },
+      network: {
+        publicNetworkAccess: 'Disabled',
+        delegatedSubnetResourceId: subnet,
+        privateDnsZoneArmResourceId: dnsZone,
+      },
+      highAvailability: { mode: 'ZoneRedundant' },
+      backup: { geoRedundantBackup: 'Enabled' },
+    });
+    // Without unityCatalog in the config, no access connector.
+    expect(az.ofType('azure-native:databricks:AccessConnector')).toEqual([]);
+    expect(await violationsOfRun(az.resources)).toEqual([]);
   });
 });
 
