@@ -4,17 +4,22 @@
  * of pulumi/policy serving the analyzer gRPC interface the engine calls.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { Struct } from 'google-protobuf/google/protobuf/struct_pb.js';
-import { Empty } from 'google-protobuf/google/protobuf/empty_pb.js';
-import analyzerGrpc from '@pulumi/pulumi/proto/analyzer_grpc_pb.js';
-import analyzerPb from '@pulumi/pulumi/proto/analyzer_pb.js';
 import { parse as parseYaml } from 'yaml';
 import { LAKEHOUSE_POLICIES, TYPES } from '../../pulumi/policy/rules.js';
 import { REPO_ROOT } from './harness.js';
+
+// The engine's side of the analyzer protocol, loaded from where @pulumi/pulumi finds its own
+// dependencies, so gRPC and protobuf are the instances its generated stubs use.
+const pulumiRequire = createRequire(createRequire(import.meta.url).resolve('@pulumi/pulumi/package.json'));
+const grpc = pulumiRequire('@grpc/grpc-js');
+const { Struct } = pulumiRequire('google-protobuf/google/protobuf/struct_pb.js');
+const { Empty } = pulumiRequire('google-protobuf/google/protobuf/empty_pb.js');
+const analyzerGrpc = pulumiRequire('./proto/analyzer_grpc_pb.js');
+const analyzerPb = pulumiRequire('./proto/analyzer_pb.js');
 
 interface RuntimeFile {
   runtime: { name: string; options: { typescript: boolean; nodeargs: string } };
@@ -119,7 +124,7 @@ describe('the policy pack, over the analyzer gRPC interface', () => {
       req.setType(TYPES.storageAccount);
       req.setName('acct');
       req.setUrn(`urn:pulumi:dev::lakehouse::${TYPES.storageAccount}::acct`);
-      req.setProperties(Struct.fromJavaScript(props as any));
+      req.setProperties(Struct.fromJavaScript(props));
       req.setOptions(new analyzerPb.AnalyzerResourceOptions());
       const resp: any = await call('analyze', req);
       return resp.getDiagnosticsList().map((d: any) => `${d.getPolicyname()}: ${d.getMessage()}`);
