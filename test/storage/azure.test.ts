@@ -14,6 +14,7 @@ import { startAzurite, type AzuriteServer } from '../harness/azurite.js';
 import { startFlakyProxy, script } from '../harness/flaky-proxy.js';
 import { objectStoreContract } from './contract.js';
 import { concurrentCommitsTest } from './concurrent-commits.js';
+import { tableLifecycleTest } from './table-lifecycle.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -298,4 +299,8 @@ describe('lakehouse ls on Azure through the CLI', () => {
       'z.parquet',
     ]);
   });
+});
+
+describe('table life cycle on Azure Blob (Azurite)', () => {
+  tableLifecycleTest('Azurite', () => ({ uri: az.uri(), options: az.storageOptions }));
 });

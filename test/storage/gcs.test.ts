@@ -9,6 +9,7 @@ import { startFakeGcs, type FakeGcsServer } from '../harness/fakegcs.js';
 import { startFlakyProxy, script } from '../harness/flaky-proxy.js';
 import { objectStoreContract } from './contract.js';
 import { concurrentCommitsTest } from './concurrent-commits.js';
+import { tableLifecycleTest } from './table-lifecycle.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -235,4 +236,8 @@ describe('lakehouse ls on GCS through the CLI', () => {
 
 describe('concurrent commits on GCS (fake-gcs-server)', () => {
   concurrentCommitsTest('fake-gcs-server', () => ({ uri: gcs.uri(), options: gcs.storageOptions }));
+});
+
+describe('table life cycle on GCS (fake-gcs-server)', () => {
+  tableLifecycleTest('fake-gcs-server', () => ({ uri: gcs.uri(), options: gcs.storageOptions }));
 });

@@ -16,6 +16,7 @@ import { startMinio, type MinioServer } from '../harness/minio.js';
 import { startFlakyProxy, script } from '../harness/flaky-proxy.js';
 import { objectStoreContract } from './contract.js';
 import { concurrentCommitsTest } from './concurrent-commits.js';
+import { tableLifecycleTest } from './table-lifecycle.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -329,4 +330,8 @@ describe('lakehouse ls on S3 through the CLI', () => {
 
 describe('concurrent commits on S3 (MinIO)', () => {
   concurrentCommitsTest('MinIO', () => ({ uri: minio.uri(), options: minio.storageOptions }));
+});
+
+describe('table life cycle on S3 (MinIO)', () => {
+  tableLifecycleTest('MinIO', () => ({ uri: minio.uri(), options: minio.storageOptions }));
 });
