@@ -10,7 +10,7 @@ import {
   unescapePartitionText,
 } from '../../lib/data/partition.js';
 import { compareStrings, StatsCollector, truncateMax, truncateMin } from '../../lib/data/stats.js';
-import { ALL_TYPES, ALL_TYPES_ROWS } from './roundtrip.test.js';
+import { ALL_TYPES, ALL_TYPES_ROWS } from './fixtures.js';
 
 describe('partition paths', () => {
   it('escapes like Hive and encodes the add path once more', () => {
