@@ -22,6 +22,35 @@ import { ROOT, acknowledgements, edgeApp, mainApp, removalApp, type Synthesized 
 
 const run = promisify(execFile);
 
+/**
+ * Runs `fn` with an environment whose HTTP(S) proxy is a local server that only counts
+ * connections, and returns that count: a tool that tried to reach the network (telemetry,
+ * notices, rule downloads, version checks) is caught, and the test needs no network itself.
+ */
+async function countingConnections(fn: (env: NodeJS.ProcessEnv) => Promise<void>): Promise<number> {
+  let connections = 0;
+  const proxy = net.createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+  try {
+    await fn({
+      ...process.env,
+      HTTP_PROXY: url,
+      HTTPS_PROXY: url,
+      http_proxy: url,
+      https_proxy: url,
+      NO_PROXY: '',
+      no_proxy: '',
+    });
+  } finally {
+    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  }
+  return connections;
+}
+
 /** cfn-lint and checkov from the IaC venv that scripts/test-env.sh installs. */
 function iacTools(): { cfnLint: string; checkov: string } {
   const { iac } = peersConfig();
@@ -123,10 +152,14 @@ describe('cfn-lint and checkov', () => {
   test('cfn-lint finds nothing in any template', async () => {
     const { cfnLint } = iacTools();
     const files = (await allApps()).map((s) => s.templateFile);
-    const result = await run(cfnLint, ['--format', 'parseable', '--', ...files]).then(
-      (r) => ({ code: 0, out: r.stdout }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
-    );
+    let result = { code: -1, out: '' };
+    const connections = await countingConnections(async (env) => {
+      result = await run(cfnLint, ['--format', 'parseable', '--', ...files], { env }).then(
+        (r) => ({ code: 0, out: r.stdout }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+      );
+    });
+    expect(connections).toBe(0);
     expect(result.out.trim()).toBe('');
     expect(result.code).toBe(0);
   });
@@ -136,10 +169,14 @@ describe('cfn-lint and checkov', () => {
     const apps = await allApps();
     const args = ['--framework', 'cloudformation', '--skip-download', '--output', 'json'];
     for (const s of apps) args.push('--file', s.templateFile);
-    const { stdout } = await run(checkov, args, {
-      maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, LOG_LEVEL: 'ERROR' },
-    }).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+    let stdout = '';
+    const connections = await countingConnections(async (env) => {
+      ({ stdout } = await run(checkov, args, {
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...env, LOG_LEVEL: 'ERROR' },
+      }).catch((e: { stdout: string }) => ({ stdout: e.stdout })));
+    });
+    expect(connections).toBe(0);
     const report = JSON.parse(stdout) as {
       summary: { failed: number; parsing_errors: number; passed: number };
       results: {
@@ -172,29 +209,15 @@ describe('cfn-lint and checkov', () => {
 
 describe('npx cdk synth', () => {
   test('works offline: no connection is attempted, the template is written', async () => {
-    // A proxy that only counts connections: the CLI would send telemetry, notices or version
-    // checks through it; cdk.json turns them off, so it must see none.
-    let connections = 0;
-    const proxy = net.createServer((socket) => {
-      connections++;
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const port = (proxy.address() as net.AddressInfo).port;
+    // The CLI would send telemetry, fetch notices or check versions through the proxy; cdk.json
+    // turns them off, so it must see no connection.
     const out = mkdtempSync(path.join(os.tmpdir(), 'lakehouse-cdk-cli-'));
     const started = Date.now();
-    try {
-      const proxyUrl = `http://127.0.0.1:${port}`;
+    const connections = await countingConnections(async (env) => {
       await run('npx', ['cdk', 'synth', '--quiet', '--output', out], {
         cwd: ROOT,
         env: {
-          ...process.env,
-          HTTP_PROXY: proxyUrl,
-          HTTPS_PROXY: proxyUrl,
-          http_proxy: proxyUrl,
-          https_proxy: proxyUrl,
-          NO_PROXY: '',
-          no_proxy: '',
+          ...env,
           // No credentials on a fresh machine: do not wait for the EC2 metadata service either.
           AWS_EC2_METADATA_DISABLED: 'true',
           AWS_ACCESS_KEY_ID: '',
@@ -203,9 +226,7 @@ describe('npx cdk synth', () => {
         },
         maxBuffer: 16 * 1024 * 1024,
       });
-    } finally {
-      proxy.close();
-    }
+    });
     console.log(`npx cdk synth took ${((Date.now() - started) / 1000).toFixed(1)} s`);
     expect(connections).toBe(0);
     const template = JSON.parse(readFileSync(path.join(out, 'Lakehouse-dev.template.json'), 'utf8')) as {
