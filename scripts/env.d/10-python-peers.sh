@@ -85,9 +85,11 @@ else
   </dependencies>
 </project>
 POM
-  mvn --batch-mode --quiet -f "$work/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$jars" >&2 ||
+  if ! mvn --batch-mode -f "$work/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$jars" >"$work/mvn.log" 2>&1; then
+    tail -n 30 "$work/mvn.log" >&2
     die "Maven could not resolve $delta_artifact (is Maven Central reachable?)"
+  fi
   ls "$jars"/delta-spark_*.jar >/dev/null 2>&1 || die "Maven copied no delta-spark jar into $jars"
   # Drop what pyspark already ships (Hadoop, Parquet, Jackson, Scala, log4j, ... in other
   # versions): Spark provides those, as "spark.jars.packages" would assume too.

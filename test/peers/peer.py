@@ -131,27 +131,36 @@ def json_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _integer_like(t: pa.DataType) -> pa.DataType:
-    """The type to cast to so that to_pylist yields plain integers for dates and timestamps."""
+def _integer_like(t: pa.DataType) -> pa.DataType | None:
+    """The type to cast to so that to_pylist yields plain integers for dates and timestamps (and
+    plain strings, binaries and lists for the large and view variants); None if t can stay."""
     if pa.types.is_timestamp(t) or pa.types.is_date64(t):
         return pa.int64()
     if pa.types.is_date32(t):
         return pa.int32()
     if pa.types.is_dictionary(t):
-        return _integer_like(t.value_type)
-    if pa.types.is_struct(t):
-        return pa.struct([f.with_type(_integer_like(f.type)) for f in t])
-    if pa.types.is_map(t):
-        return pa.map_(_integer_like(t.key_type), t.item_field.with_type(_integer_like(t.item_type)))
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
-        return pa.list_(t.value_field.with_type(_integer_like(t.value_type)))
-    if pa.types.is_fixed_size_list(t):
-        return pa.list_(t.value_field.with_type(_integer_like(t.value_type)))
+        return _integer_like(t.value_type) or t.value_type
     if pa.types.is_string_view(t) or pa.types.is_large_string(t):
         return pa.string()
     if pa.types.is_binary_view(t) or pa.types.is_large_binary(t):
         return pa.binary()
-    return t
+    if pa.types.is_struct(t):
+        children = [_integer_like(f.type) for f in t]
+        if all(c is None for c in children):
+            return None
+        return pa.struct([f if c is None else f.with_type(c) for f, c in zip(t, children)])
+    if pa.types.is_map(t):
+        key, item = t.key_field, t.item_field
+        key_type, item_type = _integer_like(key.type), _integer_like(item.type)
+        if key_type is None and item_type is None:
+            return None
+        return pa.map_(key.with_type(key_type or key.type), item.with_type(item_type or item.type))
+    if pa.types.is_list(t) and _integer_like(t.value_type) is None:
+        return None
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t) or pa.types.is_fixed_size_list(t):
+        value = t.value_field
+        return pa.list_(value.with_type(_integer_like(value.type) or value.type))
+    return None
 
 
 def encode_value(value: Any, t: pa.DataType) -> str:
@@ -211,7 +220,10 @@ def encode_struct(value: dict[str, Any], fields: list[pa.Field]) -> str:
 def canonical_rows(table: pa.Table) -> list[str]:
     """Every row as canonical JSON with keys in the table's column order, sorted as strings."""
     fields = list(table.schema)
-    table = table.cast(pa.schema([f.with_type(_integer_like(f.type)) for f in fields]))
+    for i, field in enumerate(fields):
+        target = _integer_like(field.type)
+        if target is not None:  # cast only what needs it: casts of nested types are picky
+            table = table.set_column(i, field.with_type(target), table.column(i).cast(target))
     return sorted(encode_struct(row, fields) for row in table.to_pylist())
 
 
@@ -390,8 +402,11 @@ class DeltaRs:
     def read(self, r: dict[str, Any]) -> dict[str, Any]:
         dt = self.table(r, r.get("version"))
         columns = r.get("columns") or [f.name for f in dt.schema().fields]
-        table = dt.to_pyarrow_table(columns=columns).select(columns)
-        rows = canonical_rows(table)
+        # delta-rs's own scan (DataFusion on delta-kernel): unlike to_pyarrow_table it applies
+        # deletion vectors and column mapping, and reads v2 checkpoints.
+        select = ", ".join('"' + name.replace('"', '""') + '"' for name in columns)
+        result = self.deltalake.QueryBuilder().register("t", dt).execute(f"SELECT {select} FROM t")
+        rows = canonical_rows(pa.table(result.read_all()))
         return {"rows": rows, "numRows": len(rows), "version": dt.version(), "schema": dt.schema().to_json()}
 
     def files(self, r: dict[str, Any]) -> dict[str, Any]:
