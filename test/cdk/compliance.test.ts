@@ -5,9 +5,8 @@
  * synth` through the CLI without network, and the README's defaults table.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -18,7 +17,18 @@ import { parseAppConfig } from '../../cdk/app/config.js';
 import { LAKEHOUSE_DEFAULTS, defaultsMarkdownTable } from '../../cdk/defaults.js';
 import { requireTool } from '../harness/env.js';
 import { peersConfig } from '../harness/peers.js';
-import { ROOT, acknowledgements, edgeApp, mainApp, removalApp, type Synthesized } from './fixtures.js';
+import {
+  ROOT,
+  acknowledgements,
+  edgeApp,
+  mainApp,
+  removalApp,
+  removeTempDirs,
+  tempDir,
+  type Synthesized,
+} from './fixtures.js';
+
+afterAll(removeTempDirs);
 
 const run = promisify(execFile);
 
@@ -92,7 +102,7 @@ const SCRATCH = 'StorageScratchBucket989C6451';
 
 describe('cdk-nag AwsSolutions', () => {
   test('the checks are live: an unsuppressed finding fails synthesis', () => {
-    const app = new App({ outdir: mkdtempSync(path.join(os.tmpdir(), 'lakehouse-cdk-nag-')) });
+    const app = new App({ outdir: tempDir('nag') });
     new s3.Bucket(new Stack(app, 'Bad'), 'Plain');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).toThrow(/AwsSolutions-S1/);
@@ -211,7 +221,7 @@ describe('npx cdk synth', () => {
   test('works offline: no connection is attempted, the template is written', async () => {
     // The CLI would send telemetry, fetch notices or check versions through the proxy; cdk.json
     // turns them off, so it must see no connection.
-    const out = mkdtempSync(path.join(os.tmpdir(), 'lakehouse-cdk-cli-'));
+    const out = tempDir('cli');
     const started = Date.now();
     const connections = await countingConnections(async (env) => {
       await run('npx', ['cdk', 'synth', '--quiet', '--output', out], {

@@ -3,8 +3,7 @@
  * versioning, Delta-safe lifecycle, public access, TLS-only policies, access logs, removal
  * policy (both keys of the guard), IAM per role, IRSA / Pod Identity trust, Glue tables.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
@@ -26,7 +25,11 @@ import {
   mainApp,
   removalApp,
   resourcesOf,
+  removeTempDirs,
+  tempDir,
 } from './fixtures.js';
+
+afterAll(removeTempDirs);
 
 const ZONE_BUCKETS = {
   raw: 'StorageRawBucketBBD9BDC5',
@@ -745,7 +748,7 @@ describe('LakehouseCatalog', () => {
 
 describe('the app', () => {
   test('the configuration merges the file, the context object and single overrides, later wins', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'lakehouse-cdk-config-'));
+    const dir = tempDir('config');
     const file = path.join(dir, 'lakehouse.yaml');
     writeFileSync(
       file,

@@ -3,7 +3,7 @@
  * takes seconds) into its own folder under the OS temp dir, so cfn-lint and checkov can read
  * the templates.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -57,6 +57,19 @@ export interface Acknowledgement {
 }
 
 const cache = new Map<string, Promise<any>>();
+const tempDirs: string[] = [];
+
+/** A temporary folder that {@link removeTempDirs} deletes. */
+export function tempDir(name: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `lakehouse-cdk-${name}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Deletes the folders this test file created (call in afterAll). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 function synth<E extends object = object>(
   name: string,
@@ -65,7 +78,7 @@ function synth<E extends object = object>(
   let p = cache.get(name) as Promise<Synthesized & E> | undefined;
   if (!p) {
     p = (async () => {
-      const outdir = mkdtempSync(path.join(os.tmpdir(), `lakehouse-cdk-${name}-`));
+      const outdir = tempDir(name);
       const built = await build(outdir);
       const { app, stack } = built;
       const assembly = app.synth();
