@@ -6,6 +6,10 @@ import {
   CM_MAX_ID,
   CM_MODE,
   columnMappingMode,
+  type DeltaType,
+  isArray,
+  isMap,
+  isStruct,
   parseSchema,
   serializeSchema,
   type StructField,
@@ -135,7 +139,21 @@ export function featuresFor(schema: StructType, properties: Record<string, strin
   if (properties['delta.enableChangeDataFeed'] === 'true') features.push('changeDataFeed');
   if (Object.keys(properties).some((k) => k.startsWith('delta.constraints.')))
     features.push('checkConstraints');
+  // Under table features (writer 7) the legacy features the metadata uses must be listed too:
+  // Spark counts NOT NULL columns and delta.invariants as "invariants".
+  if (features.length > 0 && hasInvariants(schema)) features.push('invariants');
   return features;
+}
+
+function hasInvariants(t: DeltaType): boolean {
+  if (isStruct(t)) {
+    return t.fields.some(
+      (f) => !f.nullable || 'delta.invariants' in (f.metadata ?? {}) || hasInvariants(f.type),
+    );
+  }
+  if (isArray(t)) return hasInvariants(t.elementType);
+  if (isMap(t)) return hasInvariants(t.keyType) || hasInvariants(t.valueType);
+  return false;
 }
 
 /** Validate partition columns against a schema; returns them with the schema's spelling. */

@@ -123,6 +123,12 @@ export async function scanTable(store: ObjectStore, options: ScanOptions = {}): 
       ...(options.version !== undefined ? { version: options.version } : {}),
       ...(options.timestamp !== undefined ? { timestamp: options.timestamp } : {}),
     }));
+  if (snapshot.schema.fields.length === 0) {
+    throw new LakehouseError(
+      'CORRUPT_LOG',
+      `scan: the table at version ${snapshot.version} has no columns (its metaData has no schema); there is nothing to read`,
+    );
+  }
   const layout: TableLayout = {
     schema: snapshot.schema,
     partitionColumns: snapshot.partitionColumns,
