@@ -160,8 +160,16 @@ function toSpecIssues(issue: z.core.$ZodIssue, document: string): SpecIssue[] {
   }
 }
 
+/** Zod's type names in YAML words: `record`/`object` are mappings, `array` a list. */
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+  record: 'a mapping (key: value)',
+  object: 'a mapping (key: value)',
+  array: 'a list',
+  int: 'a whole number',
+};
+
 function article(t: string): string {
-  return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
+  return TYPE_WORDS[t] ?? (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
 }
 function boundNoun(origin: string): string {
   return origin === 'array' || origin === 'set' ? 'must have' : origin === 'string' ? 'must have' : 'must be';
