@@ -228,6 +228,8 @@ export async function peerBatch<const R extends readonly PeerRequest[]>(
     child.once('error', reject);
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
+  // A peer that dies before reading its input is reported by its exit status, not by EPIPE.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(JSON.stringify(requests));
   try {
     const { code, signal } = await exit;

@@ -125,6 +125,26 @@ describe('Python peers (delta-rs and Spark + Delta)', () => {
     expect(config.jars.some((jar) => path.basename(jar).startsWith('delta-spark_'))).toBe(true);
   });
 
+  test('a peer that does not answer in time is killed and the batch fails saying so', async () => {
+    await expect(peerBatch('delta-rs', [{ op: 'version', table: dir }], { timeoutMs: 50 })).rejects.toThrow(
+      /peer delta-rs: no answer within 50 ms/,
+    );
+  });
+
+  test('an unknown operation or a missing table fails alone, the rest of the batch is served', async () => {
+    const table = path.join(dir, 'one-row');
+    const outcomes = await peerBatch('delta-rs', [
+      { op: 'version', table: path.join(dir, 'nothing-here') },
+      { op: 'compact', table } as unknown as PeerRequest,
+      { op: 'write', table, schema: [{ name: 'id', type: 'long' }], rows: [{ id: 5 }] },
+      { op: 'read', table, columns: ['id'] },
+    ]);
+    expect(outcomes[0]).toEqual({ ok: false, error: expect.stringMatching(/TableNotFoundError/) });
+    expect(outcomes[1]).toEqual({ ok: false, error: expect.stringMatching(/op must be one of read, files/) });
+    expect(outcomes[2]).toEqual({ ok: true, version: 0 });
+    expect(outcomes[3]).toMatchObject({ ok: true, rows: ['{"id":5}'], numRows: 1, version: 0 });
+  });
+
   test(
     'delta-rs writes, Spark reads identically; Spark writes, delta-rs reads identically',
     async () => {
