@@ -29,6 +29,11 @@ py_version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 command -v java >/dev/null || die "no java on PATH; Spark 4 needs Java 17 (apt-get install openjdk-17-jre-headless)"
 command -v mvn >/dev/null || die "no mvn on PATH; it resolves the Delta jars (apt-get install maven)"
 
+# One installer at a time (a developer's npm test and CI may share the cache).
+mkdir -p "$CACHE"
+exec 9>"$CACHE/python-peers.lock"
+flock 9
+
 # The pinned version of a package in a requirements file.
 pin() { sed -n "s/^$1==\\([^ ]*\\).*/\\1/p" "$2"; }
 # A short key naming the content of a requirements file and the interpreter it is built for.
