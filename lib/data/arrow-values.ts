@@ -127,7 +127,13 @@ export function formatDate(days: number): string {
 
 function isoDate(d: Date): string {
   const y = d.getUTCFullYear();
-  const year = y < 0 ? `-${String(-y).padStart(4, '0')}` : String(y).padStart(4, '0');
+  // ISO 8601 expanded years outside 0..9999, as the peers write them.
+  const year =
+    y < 0
+      ? `-${String(-y).padStart(6, '0')}`
+      : y > 9999
+        ? `+${String(y).padStart(6, '0')}`
+        : String(y).padStart(4, '0');
   return `${year}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
 }
 

@@ -93,6 +93,32 @@ function keysInOrder(rows: readonly Record<string, unknown>[]): string[] {
   return [...seen];
 }
 
+/**
+ * A row keyed by the schema's field names (Delta names ignore case); a key the schema lacks is an
+ * error, never silently dropped (it can appear only after the first batch fixed the schema).
+ */
+function matchKeys(
+  row: Record<string, unknown>,
+  schema: Schema,
+  where: () => string,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) {
+    const f =
+      schema.fields.find((x) => x.name === k) ??
+      schema.fields.find((x) => x.name.toLowerCase() === k.toLowerCase());
+    if (!f) {
+      throw new LakehouseError(
+        'SCHEMA_MISMATCH',
+        `${where()}: column ${k} is not in the schema (${schema.fields.map((x) => x.name).join(', ')}); ` +
+          'a new column must appear in the first rows of the input to be added with --merge-schema',
+      );
+    }
+    out[f.name] = v;
+  }
+  return out;
+}
+
 async function* lines(file: string): AsyncGenerator<string> {
   const stream = file === '-' ? process.stdin : createReadStream(file, { encoding: 'utf8' });
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
@@ -122,6 +148,7 @@ export async function* readJsonLines(file: string, schema?: StructType): AsyncGe
         ),
       );
     }
+    rows = rows.map((r, i) => matchKeys(r, arrow!, () => `input: ${file} line ${firstLine + i}`));
     try {
       return batchFromRows(arrow, rows);
     } catch (err) {
@@ -256,6 +283,9 @@ export async function* readCsv(file: string, schema?: StructType): AsyncGenerato
         ),
       );
     }
+    rows = rows.map((r, i) =>
+      matchKeys(r, arrow!, () => `input: ${file} record ${recordNo - rows.length + i + 1}`),
+    );
     try {
       return batchFromRows(arrow, rows);
     } catch (err) {

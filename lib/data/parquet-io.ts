@@ -6,7 +6,21 @@
  * - `openParquet` opens a file for ranged reads: parquet-wasm asks for the footer and then only
  *   the column chunks it needs, each as one `store.getRange`; the file is never loaded whole.
  */
-import { RecordBatch, type Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import {
+  type Data,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  tableFromIPC,
+  tableToIPC,
+  TimestampMicrosecond,
+  TimeUnit,
+  Type,
+} from 'apache-arrow';
+import { type FileMetaData, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import * as pq from 'parquet-wasm/node';
 import { LakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -160,8 +174,115 @@ export class ParquetSource {
     return this.file.metadata().fileMetadata().numRows();
   }
 
+  /**
+   * Top-level columns stored as INT96 (Spark's legacy timestamps). arrow-rs decodes them to
+   * 64-bit nanoseconds, which overflow outside 1677..2262; `batches` re-reads these columns
+   * with hyparquet, which decodes INT96 exactly, and returns microseconds. Only files whose
+   * Arrow schema has a zone-less nanosecond timestamp (how INT96 surfaces) pay for the footer
+   * read this needs.
+   */
+  private async int96Columns(): Promise<{ names: Set<string>; metadata?: FileMetaData }> {
+    if (this.int96) return this.int96;
+    const candidates = this.schema().fields.filter(
+      (f) =>
+        f.type.typeId === Type.Timestamp &&
+        (f.type as unknown as { unit: TimeUnit }).unit === TimeUnit.NANOSECOND &&
+        !(f.type as unknown as { timezone: string | null }).timezone,
+    );
+    if (candidates.length === 0) return (this.int96 = { names: new Set() });
+    let metadata: FileMetaData;
+    try {
+      metadata = await parquetMetadataAsync(this.asyncBuffer());
+    } catch (err) {
+      throw readError(this.blob, this.path, err);
+    }
+    const names = new Set(
+      metadata.schema
+        .filter((e) => e.type === 'INT96' && candidates.some((c) => c.name === e.name))
+        .map((e) => e.name),
+    );
+    return (this.int96 = { names, metadata });
+  }
+
+  private int96?: { names: Set<string>; metadata?: FileMetaData };
+
+  private asyncBuffer(): { byteLength: number; slice(start: number, end?: number): Promise<ArrayBuffer> } {
+    return {
+      byteLength: this.blob.size,
+      slice: (start, end) => this.blob.slice(start, end ?? this.blob.size).arrayBuffer(),
+    };
+  }
+
+  /** Microsecond timestamps of one INT96 column for rows [start, end). */
+  private async readInt96(name: string, metadata: FileMetaData, start: number, end: number): Promise<Data> {
+    let rows: Record<string, bigint | null>[];
+    try {
+      rows = (await parquetReadObjects({
+        file: this.asyncBuffer(),
+        metadata,
+        columns: [name],
+        rowStart: start,
+        rowEnd: end,
+        compressors,
+        parsers: { timestampFromNanoseconds: (n: bigint) => n } as never,
+      })) as Record<string, bigint | null>[];
+    } catch (err) {
+      throw readError(this.blob, this.path, err);
+    }
+    const n = rows.length;
+    const values = new BigInt64Array(n);
+    const bitmap = new Uint8Array((n + 7) >> 3);
+    let nulls = 0;
+    rows.forEach((r, i) => {
+      const v = r[name];
+      if (v === null || v === undefined) {
+        nulls++;
+        return;
+      }
+      // Floor to microseconds (towards the past, as Spark truncates).
+      values[i] = v >= 0n ? v / 1000n : -((-v + 999n) / 1000n);
+      bitmap[i >> 3]! |= 1 << (i & 7);
+    });
+    return makeData({
+      type: new TimestampMicrosecond(null),
+      length: n,
+      nullCount: nulls,
+      nullBitmap: nulls ? bitmap : undefined,
+      data: values,
+    } as never);
+  }
+
   /** Stream the file's rows as Arrow batches, in file order. */
   async *batches(options: ParquetReadOptions = {}): AsyncGenerator<RecordBatch> {
+    const int96 = await this.int96Columns();
+    let row = 0;
+    for await (const batch of this.wasmBatches(options)) {
+      const start = row;
+      row += batch.numRows;
+      const fields = batch.schema.fields;
+      if (!int96.metadata || !fields.some((f) => int96.names.has(f.name))) {
+        yield batch;
+        continue;
+      }
+      const children = await Promise.all(
+        fields.map((f, i) =>
+          int96.names.has(f.name)
+            ? this.readInt96(f.name, int96.metadata!, start, start + batch.numRows)
+            : Promise.resolve(batch.data.children[i]!),
+        ),
+      );
+      const schema = new Schema(
+        fields.map((f, i) => f.clone({ type: children[i]!.type })),
+        batch.schema.metadata,
+      );
+      yield new RecordBatch(
+        schema,
+        makeData({ type: new Struct(schema.fields), length: batch.numRows, nullCount: 0, children }),
+      );
+    }
+  }
+
+  private async *wasmBatches(options: ParquetReadOptions): AsyncGenerator<RecordBatch> {
     let stream: ReadableStream<pq.RecordBatch>;
     try {
       stream = (await this.file.stream({
