@@ -4,7 +4,8 @@
  * canonical form, and translated to the Delta log's JSON schema and to catalog type names
  * (Hive/Glue/Athena, BigQuery).
  *
- * Grammar (case-insensitive keywords, whitespace allowed around punctuation):
+ * Grammar (type names in lower case, as the Delta log writes them; whitespace allowed around
+ * punctuation):
  *
  *     type      := primitive | decimal | array | map | struct
  *     primitive := string | long | integer | short | byte | float | double | boolean | binary
@@ -229,6 +230,14 @@ const TYPE_HELP =
   'use a Delta type: string, long, integer, short, byte, float, double, boolean, binary, date, timestamp, ' +
   'timestamp_ntz, decimal(P,S), array<T>, map<K,V> or struct<name:T,...>';
 
+function isTypeName(word: string): boolean {
+  return (
+    ['decimal', 'array', 'map', 'struct'].includes(word) ||
+    word in PRIMITIVE_ALIASES ||
+    (DELTA_PRIMITIVE_TYPES as readonly string[]).includes(word)
+  );
+}
+
 /** A small recursive-descent parser over the type grammar above. */
 class TypeParser {
   private pos = 0;
@@ -275,7 +284,12 @@ class TypeParser {
 
   parseType(): DeltaType {
     const start = this.pos;
-    const word = this.word().toLowerCase();
+    const word = this.word();
+    if (word !== word.toLowerCase() && isTypeName(word.toLowerCase())) {
+      this.pos = start;
+      this.skipSpace();
+      this.fail(`write type names in lower case: "${word.toLowerCase()}"`);
+    }
     switch (word) {
       case 'decimal': {
         this.expect('(');
@@ -319,8 +333,8 @@ class TypeParser {
           this.expect(':');
           const type = this.parseType();
           let nullable = true;
-          if (/^\s*not\s+null\b/i.test(this.rest())) {
-            this.pos += /^\s*not\s+null/i.exec(this.rest())![0].length;
+          if (/^\s*not\s+null\b/.test(this.rest())) {
+            this.pos += /^\s*not\s+null/.exec(this.rest())![0].length;
             nullable = false;
           }
           fields.push({ name, type, nullable });

@@ -46,7 +46,8 @@ export const TABLE_PATH_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.=-]*(/[A-Za-z0-9_][A
 /** A table URI or path without query string or fragment (SAS tokens and keys never go in a spec). */
 export const LOCATION_PATTERN = '^[^?#\\s]+$';
 /** Loose shape of a type string for the API server; the full grammar is checked by parseDeltaType. */
-const COLUMN_TYPE_PATTERN = '^[A-Za-z][A-Za-z_]*\\s*([(<].*[)>])?$';
+const COLUMN_TYPE_PATTERN = '^[a-z][a-z_]*\\s*([(<].*[)>])?$';
+const PROPERTY_KEY_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]*$';
 /** Property keys that look like credentials. */
 const CREDENTIAL_KEY = 'secret|password|passwd|accesskey|access_key|token|credential|sas_?key|private_?key';
 
@@ -180,13 +181,9 @@ const propertyRules = Object.entries(KNOWN_PROPERTIES).map(([key, { pattern, hel
 
 const PropertiesSchema = z
   .record(
-    z
-      .string()
-      .min(1)
-      .max(256)
-      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, {
-        error: 'property keys are letters, digits, "_", "-" and "." such as "delta.appendOnly"',
-      }),
+    z.string().min(1).max(256).regex(new RegExp(PROPERTY_KEY_PATTERN), {
+      error: 'property keys are letters, digits, "_", "-" and "." such as "delta.appendOnly"',
+    }),
     z
       .string({
         error: expected(
@@ -227,6 +224,10 @@ const PropertiesSchema = z
     maxProperties: MAX_PROPERTIES,
     'x-kubernetes-validations': [
       ...propertyRules,
+      {
+        rule: `self.all(k, k.matches('${PROPERTY_KEY_PATTERN}'))`,
+        message: 'property keys are letters, digits, "_", "-" and "." such as "delta.appendOnly"',
+      },
       {
         rule: `self.all(k, !k.lowerAscii().matches('${CREDENTIAL_KEY}'))`,
         message:
@@ -409,7 +410,15 @@ const SpecObject = z.strictObject({
       error: 'a path has no "." or ".." segments and no "_delta_log"',
     })
     .optional()
-    .describe('Path of the table under the zone root, e.g. "orders/order_features".'),
+    .describe('Path of the table under the zone root, e.g. "orders/order_features".')
+    .meta({
+      'x-kubernetes-validations': [
+        {
+          rule: "!('/' + self + '/').contains('/_delta_log/')",
+          message: 'a path has no "_delta_log" segment: name the table\u2019s own folder',
+        },
+      ],
+    }),
   storageSecretRef: z
     .strictObject({
       name: z
@@ -500,7 +509,7 @@ const celUnsafe = `(${celVacuum} && has(self.maintenance.vacuum.unsafeAllowShort
 const celDeletedProp = `has(self.properties) && 'delta.deletedFileRetentionDuration' in self.properties`;
 /** CEL: seconds in a valid Delta interval expression `e` (`interval <n> <unit>`). */
 const celIntervalSeconds = (e: string) =>
-  `(int(${e}.split(' ')[1]) * (${e}.contains(' week') ? 604800 : ${e}.contains(' day') ? 86400 : ${e}.contains(' hour') ? 3600 : ${e}.contains(' minute') ? 60 : 1))`;
+  `(int(${e}.split(' ')[1]) * (${e}.endsWith('week') || ${e}.endsWith('weeks') ? 604800 : ${e}.endsWith('day') || ${e}.endsWith('days') ? 86400 : ${e}.endsWith('hour') || ${e}.endsWith('hours') ? 3600 : ${e}.endsWith('minute') || ${e}.endsWith('minutes') ? 60 : 1))`;
 const celDeletedSeconds = `(${celDeletedProp} ? ${celIntervalSeconds("self.properties['delta.deletedFileRetentionDuration']")} : 604800)`;
 
 const deletedFileRetentionMs = (spec: LakeTableSpec): number =>
@@ -625,8 +634,9 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
   },
   {
     id: 'partition-columns-primitive',
-    // One pass over the columns keeps the API server's CEL cost estimate low.
-    cel: "!has(self.partitionBy) || self.schema.columns.all(c, !(c.name in self.partitionBy) || !(c.type.contains('<') || c.type.lowerAscii() == 'binary'))",
+    // One pass over the columns, and prefix tests rather than scans of the type string, keep the
+    // API server's CEL cost estimate within its budget (type names are lower case).
+    cel: "!has(self.partitionBy) || self.schema.columns.all(c, !(c.name in self.partitionBy) || !(c.type.startsWith('array') || c.type.startsWith('map') || c.type.startsWith('struct') || c.type == 'binary'))",
     message: 'partition columns must have a primitive type (not array, map, struct or binary)',
     check: (s) =>
       (s.partitionBy ?? []).flatMap((p, i) => {
@@ -730,7 +740,7 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
   },
   {
     id: 'vacuum-retention-table',
-    cel: `!has(self.maintenance) || !has(self.maintenance.vacuum) || !has(self.maintenance.vacuum.retention) || duration(self.maintenance.vacuum.retention) >= duration(string(${celDeletedSeconds}) + 's')`,
+    cel: `!has(self.maintenance) || !has(self.maintenance.vacuum) || !has(self.maintenance.vacuum.retention) || duration(self.maintenance.vacuum.retention).getSeconds() >= ${celDeletedSeconds}`,
     message:
       'maintenance.vacuum.retention must not be below the table\u2019s properties["delta.deletedFileRetentionDuration"] (default 7 days)',
     check: (s) => {

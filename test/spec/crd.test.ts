@@ -210,10 +210,22 @@ describe('CEL rules accept exactly what parseLakeTable accepts', () => {
     ['fs.azure.sas.token', 'x', false],
     ['aws.secretAccessKey', 'x', false],
     ['owner.team', 'orders', true],
+    ['has space', 'x', false],
   ];
 
   test.each(propertyValues)('properties[%j] = %j: valid %s in both', (key, value, valid) => {
     const doc = docWith((d) => (d.spec.properties = { [key]: value }));
+    expect(validateLakeTable(doc, 't').ok).toBe(valid);
+    expect(evaluateCelRules(env, schema, doc).length === 0).toBe(valid);
+  });
+
+  test.each([
+    ['sales/_delta_log', false],
+    ['_delta_log/x', false],
+    ['sales/delta_logs', true],
+    ['sales/x_delta_log', true],
+  ])('path %j: valid %s in both', (p, valid) => {
+    const doc = docWith((d) => (d.spec.path = p));
     expect(validateLakeTable(doc, 't').ok).toBe(valid);
     expect(evaluateCelRules(env, schema, doc).length === 0).toBe(valid);
   });

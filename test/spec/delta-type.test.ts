@@ -10,7 +10,6 @@ import {
 describe('Delta type strings', () => {
   test.each([
     ['string', 'string'],
-    ['LONG', 'long'],
     ['int', 'integer'],
     ['bigint', 'long'],
     ['smallint', 'short'],
@@ -25,6 +24,8 @@ describe('Delta type strings', () => {
 
   test.each([
     ['lng', /at character 1: unknown type "lng"; use a Delta type: string, long/],
+    ['LONG', /at character 1: write type names in lower case: "long"/],
+    ['array<Decimal(5,2)>', /at character 7: write type names in lower case: "decimal"/],
     ['decimal(39,2)', /decimal precision 39 is outside 1\.\.38/],
     ['decimal(5,6)', /decimal scale 6 is larger than its precision 5/],
     ['decimal(5)', /expected ","/],
