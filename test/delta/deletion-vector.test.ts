@@ -1,9 +1,5 @@
-import * as path from 'node:path';
-import { existsSync } from 'node:fs';
 import { LocalObjectStore } from '../../lib/storage/local.js';
 import {
-  DeletedRows,
-  Snapshot,
   deletionVectorPath,
   encodeDeletionVectorFile,
   parseRoaringBitmapArray,
@@ -91,18 +87,4 @@ describe('deletion vectors', () => {
       'delta: deletion vector file xx/deletion_vector_d2c639aa-8816-431a-aaf6-d3fe2512ff61.bin is missing',
     );
   });
-
-  const golden = path.resolve('../shared/delta-golden/delta-rs/table-with-dv-small');
-  (existsSync(golden) ? test : test.skip)(
-    'the DV of the delta-rs table-with-dv-small fixture decodes',
-    async () => {
-      const snap = await Snapshot.load(new LocalObjectStore(golden));
-      const withDv = snap.activeFiles().filter((a) => a.deletionVector);
-      expect(withDv.length).toBeGreaterThan(0);
-      for (const a of withDv) {
-        const rows: DeletedRows = await readDeletionVector(snap.store, a.deletionVector!);
-        expect(rows.size).toBe(a.deletionVector!.cardinality);
-      }
-    },
-  );
 });
