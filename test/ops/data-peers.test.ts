@@ -78,7 +78,35 @@ describe('tables we write read the same in delta-rs and Spark', () => {
         mergeSchema: true,
       },
     );
-    for (const [name, t] of Object.entries({ allTypes, parts, changed, mapped })) {
+    // 5. column mapping (id mode): Parquet field ids, nested struct fields included
+    const mappedId = table('peer-mapped-id');
+    const idSchema = {
+      type: 'struct' as const,
+      fields: [
+        { name: 'id', type: 'long', nullable: true, metadata: {} },
+        {
+          name: 'point',
+          type: {
+            type: 'struct' as const,
+            fields: [
+              { name: 'x', type: 'double', nullable: true, metadata: {} },
+              { name: 'y', type: 'double', nullable: true, metadata: {} },
+            ],
+          },
+          nullable: true,
+          metadata: {},
+        },
+      ],
+    };
+    await createTable(mappedId.store, { schema: idSchema, properties: { 'delta.columnMapping.mode': 'id' } });
+    await writeTable(
+      mappedId.store,
+      rowsBatch(idSchema, [
+        { id: 1, point: { x: 1.5, y: -2 } },
+        { id: 2, point: null },
+      ]),
+    );
+    for (const [name, t] of Object.entries({ allTypes, parts, changed, mapped, mappedId })) {
       tables.push({ name, dir: t.dir, ours: await readRows(t.store) });
     }
   }, 120_000);
