@@ -1,5 +1,10 @@
 /** Documents shared by the spec tests: a minimal valid LakeTable and a helper to vary it. */
-import type { LakeTable } from '../../lib/spec/index.js';
+import {
+  CROSS_FIELD_RULES,
+  validateLakeTable,
+  type CrossFieldRule,
+  type LakeTable,
+} from '../../lib/spec/index.js';
 
 /** A fresh, valid, minimal LakeTable document (plain data, as YAML would give it). */
 export function baseDoc(): Record<string, any> {
@@ -493,3 +498,23 @@ export const BAD_DOCUMENTS: [string, (d: Record<string, any>) => void, string, R
     /use lower-case letters, digits and underscores/,
   ],
 ];
+
+/**
+ * The BAD_DOCUMENTS whose every issue comes from a cross-field rule (their fields are otherwise
+ * well-formed, so the API server's CEL rules run on them), with the rules they break.
+ */
+export function crossFieldCases(): [string, Record<string, any>, CrossFieldRule[]][] {
+  return BAD_DOCUMENTS.flatMap(([what, change]) => {
+    const doc = docWith(change);
+    const r = validateLakeTable(doc, 't');
+    if (r.ok) return [];
+    let broken: CrossFieldRule[];
+    try {
+      broken = CROSS_FIELD_RULES.filter((rule) => rule.check(doc.spec).length > 0);
+    } catch {
+      return []; // not shaped like a spec: the schema refuses it before any rule runs
+    }
+    const messages = broken.flatMap((rule) => rule.check(doc.spec).map((v) => v.message));
+    return r.issues.every((i) => messages.includes(i.message)) ? [[what, doc, broken]] : [];
+  });
+}
