@@ -7,6 +7,7 @@ Delta commit files; checkpoints in them are written by delta-rs, so both sides r
 """
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -30,6 +31,8 @@ SCHEMA_STRING = json.dumps({"type": "struct", "fields": [
     {"name": "day", "type": "string", "nullable": True, "metadata": {}},
 ]})
 NOW_MS = 1_700_000_000_000
+# Bump when a fixture's content changes, so cached fixtures are rebuilt.
+FIXTURE_VERSION = 2
 
 
 def header(partition_by):
@@ -117,13 +120,19 @@ def main():
     os.makedirs(out, exist_ok=True)
     done = os.path.join(out, ".fixture.json")
     if os.path.exists(done):
-        print(open(done).read().strip())
-        return
+        cached = json.loads(open(done).read())
+        if cached.get("fixture_version") == FIXTURE_VERSION:
+            print(json.dumps(cached))
+            return
+    if os.path.exists(os.path.join(out, "table")):  # stale or half-built: start over
+        shutil.rmtree(os.path.join(out, "table"))
     t0 = time.time()
-    info = {"scenario": scenario, "scale": scale, "table": os.path.join(out, "table")}
-    if scenario in ("snapshot-load", "time-travel"):
+    info = {"scenario": scenario, "scale": scale, "table": os.path.join(out, "table"),
+            "fixture_version": FIXTURE_VERSION}
+    if scenario == "snapshot-load":  # time-travel opens an older version of the same table
         info["files"] = synthetic_log(info["table"], s["commits"], s["files"], 100)
-        info["version"] = s["tt_version"] if scenario == "time-travel" else s["commits"] - 1
+        info["version"] = s["commits"] - 1
+        info["tt_version"] = s["tt_version"]
     elif scenario == "snapshot-load-nocp":
         info["files"] = synthetic_log(info["table"], s["nocp_commits"], s["nocp_commits"] * 20, 0)
     elif scenario == "checkpoint-write":
@@ -134,7 +143,7 @@ def main():
         info["source"] = os.path.join(out, "source.parquet")
         source_parquet(info["source"], s["append_rows"])
         info["rows"] = s["append_rows"]
-    elif scenario in ("scan-filter", "scan-full"):
+    elif scenario == "scan":  # scan-filter and scan-full
         src = os.path.join(out, "source.parquet")
         source_parquet(src, s["scan_rows"])
         # ~100k-row files ordered by id, so min/max statistics can skip for an id range

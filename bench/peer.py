@@ -22,7 +22,7 @@ def main():
         result = {"version": dt.version(), "files": n}
     elif scenario == "time-travel":
         t0 = time.perf_counter()
-        dt = DeltaTable(table, version=info["version"])
+        dt = DeltaTable(table, version=info["tt_version"])
         n = len(dt.file_uris())
         secs = time.perf_counter() - t0
         result = {"version": dt.version(), "files": n}

@@ -39,7 +39,7 @@ export const SCENARIOS: Scenario[] = [
     work: 'shared',
     compare: ['version', 'files'],
   },
-  { name: 'time-travel', fixture: 'time-travel', work: 'shared', compare: ['version', 'files'] },
+  { name: 'time-travel', fixture: 'snapshot-load', work: 'shared', compare: ['version', 'files'] },
   { name: 'checkpoint-write', fixture: 'checkpoint-write', work: 'copy', compare: ['version', 'files'] },
   { name: 'append', fixture: 'append', work: 'empty', compare: ['version', 'rows'] },
   { name: 'scan-filter', fixture: 'scan', work: 'shared', compare: ['rows'] },
