@@ -189,3 +189,28 @@ export function nextCronTime(expr: string | CronSchedule, after: Date, timeZone 
   }
   throw new Error(`cron schedule "${typeof expr === 'string' ? expr : 'given'}" never fires`);
 }
+
+/** A maintenance window: opens at each time `schedule` fires and stays open `durationMs`. */
+export interface MaintenanceWindow {
+  readonly schedule: string;
+  readonly durationMs: number;
+}
+
+/**
+ * Whether the window is open at `at`: some opening time `t` of the schedule (read in
+ * `timeZone`) has `t <= at < t + durationMs`. Minute resolution, like cron.
+ */
+export function isWindowOpen(window: MaintenanceWindow, at: Date, timeZone = 'UTC'): boolean {
+  // The first opening after (at - duration) is the only one that can still be open at `at`.
+  const opening = nextCronTime(window.schedule, new Date(at.getTime() - window.durationMs), timeZone);
+  return opening.getTime() <= at.getTime();
+}
+
+/**
+ * When maintenance may next start: `at` itself when the window is open then (or when there is no
+ * window), else the window's next opening. The operator requeues a table at this time.
+ */
+export function nextWindowStart(window: MaintenanceWindow | undefined, at: Date, timeZone = 'UTC'): Date {
+  if (window === undefined || isWindowOpen(window, at, timeZone)) return at;
+  return nextCronTime(window.schedule, at, timeZone);
+}

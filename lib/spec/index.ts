@@ -91,4 +91,12 @@ export {
   deltaIntervalDays,
   isValidTimeZone,
 } from './formats.js';
-export { parseCron, cronError, nextCronTime, type CronSchedule } from './cron.js';
+export {
+  parseCron,
+  cronError,
+  nextCronTime,
+  isWindowOpen,
+  nextWindowStart,
+  type CronSchedule,
+  type MaintenanceWindow,
+} from './cron.js';

@@ -1,7 +1,9 @@
 import {
   cronError,
   formatSize,
+  isWindowOpen,
   nextCronTime,
+  nextWindowStart,
   parseDeltaInterval,
   parseDuration,
   parseSize,
@@ -102,7 +104,7 @@ describe('cron schedules', () => {
     expect(nextCronTime('@monthly', after).toISOString()).toBe('2026-12-01T00:00:00.000Z');
     // Strictly after: a schedule due exactly now runs next time.
     expect(nextCronTime('0 2 * * *', new Date('2026-11-26T02:00:00Z')).toISOString()).toBe(
-      '2026-11-26T02:00:00.000Z'.replace('26T', '27T'),
+      '2026-11-27T02:00:00.000Z',
     );
     // Day-of-month OR day-of-week when both are restricted (cron semantics): the 1st, or a Monday.
     expect(nextCronTime('0 0 1 * mon', after).toISOString()).toBe('2026-11-30T00:00:00.000Z');
@@ -125,5 +127,35 @@ describe('cron schedules', () => {
 
   test('nextCronTime refuses a schedule that never fires', () => {
     expect(() => nextCronTime('0 0 31 2 *', new Date('2026-01-01T00:00:00Z'))).toThrow(/never fires/);
+  });
+});
+
+describe('maintenance windows', () => {
+  const nightly = { schedule: '0 1 * * *', durationMs: 4 * 3600_000 }; // 01:00-05:00
+
+  test.each([
+    ['2026-11-25T00:59:00Z', false],
+    ['2026-11-25T01:00:00Z', true],
+    ['2026-11-25T03:30:00Z', true],
+    ['2026-11-25T04:59:00Z', true],
+    ['2026-11-25T05:00:00Z', false],
+    ['2026-11-25T12:00:00Z', false],
+  ])('a 01:00 UTC window of 4h at %s is open: %s', (at, open) => {
+    expect(isWindowOpen(nightly, new Date(at))).toBe(open);
+  });
+
+  test('a window crossing midnight, read in a time zone', () => {
+    const late = { schedule: '0 22 * * *', durationMs: 4 * 3600_000 }; // 22:00-02:00 Berlin
+    expect(isWindowOpen(late, new Date('2026-11-25T00:30:00Z'), 'Europe/Berlin')).toBe(true); // 01:30 CET
+    expect(isWindowOpen(late, new Date('2026-11-25T01:30:00Z'), 'Europe/Berlin')).toBe(false); // 02:30 CET
+    expect(isWindowOpen(late, new Date('2026-11-25T21:00:00Z'), 'Europe/Berlin')).toBe(true); // 22:00 CET
+  });
+
+  test('nextWindowStart: now when open or without a window, else the next opening', () => {
+    const now = new Date('2026-11-25T12:00:00Z');
+    expect(nextWindowStart(undefined, now)).toBe(now);
+    expect(nextWindowStart(nightly, now).toISOString()).toBe('2026-11-26T01:00:00.000Z');
+    const inside = new Date('2026-11-26T02:00:00Z');
+    expect(nextWindowStart(nightly, inside)).toBe(inside);
   });
 });
