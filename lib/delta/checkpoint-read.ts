@@ -1,11 +1,12 @@
-import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import * as arrow from 'apache-arrow';
+import { parquetMetadata, parquetSchema } from 'hyparquet';
+import { readParquet } from 'parquet-wasm/node';
 import type { ObjectStore } from '../storage/object-store.js';
 import { isLakehouseError } from '../errors.js';
 import { corruptLog, parseActions, validateAction, type Action, type ActionName } from './actions.js';
 import type { LogSegment } from './log-segment.js';
 import { baseName, sidecarPath } from './log-path.js';
-import { storeAsyncBuffer } from './parquet-source.js';
+import { converter } from './arrow-rows.js';
 import { prefetchOrdered } from './prefetch.js';
 
 /**
@@ -89,48 +90,62 @@ async function getText(store: ObjectStore, path: string, what: string): Promise<
   }
 }
 
-/** Yield the actions of one checkpoint Parquet file, a row group at a time. */
+/**
+ * Yield the actions of one checkpoint Parquet file, a row group at a time. The file is fetched
+ * with one GET and decoded by parquet-wasm (Rust), only the wanted top-level columns.
+ */
 export async function* readParquetActions(
   store: ObjectStore,
   path: string,
-  size: number | undefined,
+  _size: number | undefined,
   columns: readonly ActionName[],
 ): AsyncGenerator<Action[]> {
   const name = baseName(path);
-  let file;
-  let metadata;
+  let bytes: Uint8Array;
+  let rowGroups: number;
+  let present: Set<string>;
   try {
-    file = await storeAsyncBuffer(store, path, size);
-    metadata = await parquetMetadataAsync(file);
+    bytes = await store.get(path);
   } catch (err) {
     if (isLakehouseError(err, 'NOT_FOUND'))
       throw corruptLog(name, 'checkpoint file is missing', undefined, err);
+    throw err;
+  }
+  try {
+    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const metadata = parquetMetadata(ab);
+    rowGroups = metadata.row_groups.length;
+    present = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
+  } catch (err) {
     throw corruptLog(name, `not a readable Parquet file: ${(err as Error).message}`, undefined, err);
   }
-  const present = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
   const wanted = columns.filter((c) => present.has(c));
   if (wanted.length === 0) return;
-  let rowStart = 0;
-  for (const rg of metadata.row_groups) {
-    const rowEnd = rowStart + Number(rg.num_rows);
-    let rows;
+  for (let rg = 0; rg < rowGroups; rg++) {
+    let table: arrow.Table;
     try {
-      rows = await parquetReadObjects({ file, metadata, columns: wanted, rowStart, rowEnd, compressors });
+      const wasm = readParquet(bytes, { rowGroups: [rg], columns: [...wanted], batchSize: 1 << 16 });
+      table = arrow.tableFromIPC(wasm.intoIPCStream());
     } catch (err) {
       throw corruptLog(
         name,
-        `cannot read rows ${rowStart}-${rowEnd}: ${(err as Error).message}`,
+        `cannot read row group ${rg}: ${(err as Error).message ?? String(err)}`,
         undefined,
         err,
       );
     }
-    rowStart = rowEnd;
+    const convs = wanted.map((col) => {
+      const child = table.getChild(col);
+      return child ? converter(child) : null;
+    });
     const actions: Action[] = [];
-    for (const row of rows) {
-      for (const col of wanted) {
-        const v = row[col];
-        if (v === null || v === undefined) continue;
-        const body = normalize(v) as Record<string, unknown>;
+    for (let i = 0; i < table.numRows; i++) {
+      for (let k = 0; k < wanted.length; k++) {
+        const conv = convs[k];
+        if (!conv) continue;
+        const body = conv(i) as Record<string, unknown> | null;
+        if (body === null) continue;
+        const col = wanted[k];
         if (col === 'add') {
           delete body.stats_parsed;
           delete body.partitionValues_parsed;
@@ -138,7 +153,7 @@ export async function* readParquetActions(
         // A struct whose fields are all null is how some writers spell "no action in this row".
         if (!hasValue(body)) continue;
         const problem = validateAction(col, body);
-        if (problem) throw corruptLog(name, `${col}: ${problem}`);
+        if (problem) throw corruptLog(name, `${col}: ${problem} (row ${i} of row group ${rg})`);
         actions.push({ [col]: body } as Action);
       }
     }
@@ -149,21 +164,4 @@ export async function* readParquetActions(
 function hasValue(o: Record<string, unknown>): boolean {
   for (const k in o) if (o[k] !== null && o[k] !== undefined) return true;
   return false;
-}
-
-/** Map-typed fields: their null values are data (a null partition value), not absent fields. */
-const MAP_FIELDS = new Set(['partitionValues', 'tags', 'configuration', 'options']);
-
-/** Checkpoint rows as commit JSON would have them: bigints as numbers, null struct fields dropped. */
-function normalize(v: unknown, isMap = false): unknown {
-  if (typeof v === 'bigint') return Number(v);
-  if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map((x) => normalize(x));
-  if (v instanceof Date) return v.getTime();
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) {
-    if (x === undefined || (x === null && !isMap)) continue;
-    out[k] = normalize(x, MAP_FIELDS.has(k));
-  }
-  return out;
 }

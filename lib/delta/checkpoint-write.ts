@@ -1,7 +1,8 @@
 import * as arrow from 'apache-arrow';
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm/node';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { AddAction, RemoveAction } from './actions.js';
+import type { RemoveAction } from './actions.js';
+import { buildData } from './arrow-build.js';
 import { readLastCheckpoint, writeLastCheckpoint } from './last-checkpoint.js';
 import { classicCheckpointPath } from './log-path.js';
 import { parseInterval, tableProperty } from './properties.js';
@@ -27,7 +28,6 @@ const {
   Schema,
   RecordBatch,
   Table,
-  makeBuilder,
   makeData,
   tableToIPC,
 } = arrow;
@@ -121,20 +121,6 @@ function checkpointSchema(withStats: boolean, withDomains: boolean): arrow.Schem
   return new Schema(fields);
 }
 
-/** Convert JS values to what the Arrow builders take: bigint for Int64, Map for map columns. */
-function toArrowValue(value: unknown, type: arrow.DataType): unknown {
-  if (value === null || value === undefined) return null;
-  if (type instanceof Int64) return BigInt(Math.trunc(value as number));
-  if (type instanceof Map_) return new Map(Object.entries(value as Record<string, unknown>));
-  if (type instanceof Struct) {
-    const out: Record<string, unknown> = {};
-    for (const child of type.children)
-      out[child.name] = toArrowValue((value as Record<string, unknown>)[child.name], child.type);
-    return out;
-  }
-  return value;
-}
-
 export interface CheckpointResult {
   version: number;
   path: string;
@@ -168,15 +154,11 @@ export async function writeCheckpoint(
   );
   const minTimestamp = now - retention;
 
-  const builders = new Map(
-    schema.fields.map((fl) => [fl.name, makeBuilder({ type: fl.type, nullValues: [null, undefined] })]),
-  );
+  // One array per top-level column, null where a row holds another action.
+  const columns = new Map<string, unknown[]>(schema.fields.map((fl) => [fl.name, []]));
   let rows = 0;
   const appendRow = (column: string, value: unknown) => {
-    for (const fl of schema.fields) {
-      const b = builders.get(fl.name)!;
-      b.append(fl.name === column ? toArrowValue(value, fl.type) : null);
-    }
+    for (const [name, values] of columns) values.push(name === column ? value : null);
     rows++;
   };
   appendRow('protocol', snapshot.protocol);
@@ -188,7 +170,7 @@ export async function writeCheckpoint(
   for (const d of domains) appendRow('domainMetadata', d);
   let numOfAddFiles = 0;
   for (const add of snapshot.activeFilesIterator()) {
-    appendRow('add', checkpointAdd(add, withStats));
+    appendRow('add', withStats ? add : { ...add, stats: undefined });
     numOfAddFiles++;
   }
   for (const rm of snapshot.tombstones()) {
@@ -196,7 +178,7 @@ export async function writeCheckpoint(
     appendRow('remove', checkpointRemove(rm));
   }
 
-  const children = schema.fields.map((fl) => builders.get(fl.name)!.finish().toVector().data[0]);
+  const children = schema.fields.map((fl) => buildData(fl.type, columns.get(fl.name)!));
   const batch = new RecordBatch(
     schema,
     makeData({ type: new Struct(schema.fields), length: rows, nullCount: 0, children }),
@@ -223,12 +205,6 @@ export async function writeCheckpoint(
     });
   }
   return result;
-}
-
-function checkpointAdd(add: AddAction, withStats: boolean): AddAction {
-  const out: AddAction = { ...add };
-  if (!withStats) delete out.stats;
-  return out;
 }
 
 /** Tombstones in checkpoints carry no stats or tags (PROTOCOL.md "Checkpoints"). */

@@ -114,7 +114,7 @@ if (tables.length === 0) {
           retryKeys.push(reqKeys[i]);
         }
       });
-      const spark = await runPeer('spark', retry);
+      const spark = await runPeer('spark', retry, 900_000);
       spark.forEach((r, i) => {
         peer.set(retryKeys[i], { ...r, engine: 'spark' });
       });
