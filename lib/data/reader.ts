@@ -82,6 +82,19 @@ export async function* readDataFile(
   add: AddAction,
   options: ReadFileOptions = {},
 ): AsyncGenerator<RecordBatch> {
+  for await (const { batch } of readDataFileWithPositions(store, layout, add, options)) yield batch;
+}
+
+/**
+ * Like `readDataFile`, with each batch's row positions in the Parquet file (0-based, counting
+ * rows the deletion vector removed), as deletion vectors address rows.
+ */
+export async function* readDataFileWithPositions(
+  store: ObjectStore,
+  layout: TableLayout,
+  add: AddAction,
+  options: ReadFileOptions = {},
+): AsyncGenerator<{ batch: RecordBatch; positions: number[] }> {
   const mode = layout.columnMappingMode;
   const fields = selectFields(layout.schema, options.columns);
   const logicalSchema = deltaSchemaToArrow({ type: 'struct', fields });
@@ -137,14 +150,18 @@ export async function* readDataFile(
         logicalSchema,
         makeData({ type: new Struct(logicalSchema.fields), length: n, nullCount: 0, children }),
       );
+      let positions: number[];
       if (deleted && deleted.size > 0) {
         const mask = deleted.keepMask(rowOffset, n);
         const keep: number[] = [];
         for (let i = 0; i < n; i++) if (mask[i]) keep.push(i);
         if (keep.length < n) batch = takeBatch(batch, keep);
+        positions = keep.map((i) => rowOffset + i);
+      } else {
+        positions = Array.from({ length: n }, (_, i) => rowOffset + i);
       }
       rowOffset += n;
-      if (batch.numRows > 0) yield batch;
+      if (batch.numRows > 0) yield { batch, positions };
     }
   } finally {
     src.close();

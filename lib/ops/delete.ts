@@ -1,5 +1,5 @@
 import type { AddAction } from '../delta/actions.js';
-import { assertWritable } from '../delta/features.js';
+import { assertWritable, supportsFeature } from '../delta/features.js';
 import { Snapshot } from '../delta/snapshot.js';
 import { Transaction } from '../delta/transaction.js';
 import { type Expr, formatFilter, parseFilter } from '../data/expr.js';
@@ -14,7 +14,9 @@ import { removeMatchingRows } from './rewrite.js';
  * Safety rules:
  * - Files the predicate provably covers (by partition values or statistics) are removed whole;
  *   files it provably misses are not touched; the others are rewritten without the matching rows
- *   (copy-on-write; rows where the predicate is null are kept, as in SQL).
+ *   (copy-on-write; rows where the predicate is null are kept, as in SQL) — or, on tables with
+ *   deletion vectors enabled (`delta.enableDeletionVectors=true` and the feature in the
+ *   protocol), keep their data file and get a deletion vector marking the matching rows.
  * - New files are written first, then one `DELETE` commit removes the old ones and adds the new;
  *   a crash before it leaves only unreferenced files. Nothing is committed when no row matches.
  * - Conflicts: the commit reads the files the predicate selects; a concurrent commit that removed
@@ -42,6 +44,8 @@ export interface DeleteMetrics {
   numRemovedFiles: number;
   numAddedFiles: number;
   numCopiedRows: number;
+  /** Files that got a deletion vector instead of being rewritten. */
+  numDeletionVectorsAdded: number;
   /** Files read to find matching rows. */
   numFilesScanned: number;
   /** Files skipped by partition values or statistics. */
@@ -55,11 +59,20 @@ export async function deleteRows(store: ObjectStore, options: DeleteOptions = {}
     typeof options.predicate === 'string' ? parseFilter(options.predicate) : options.predicate;
   const snapshot = await Snapshot.load(store);
   assertWritable(snapshot.protocol, snapshot.metadata, { removesData: true });
-  const result = await removeMatchingRows(store, snapshot, predicate, {
-    compression: options.compression,
-    targetFileSize: options.targetFileSize,
-    numIndexedCols: Number(snapshot.properties['delta.dataSkippingNumIndexedCols'] ?? 32),
-  });
+  const useDeletionVectors =
+    supportsFeature(snapshot.protocol, 'deletionVectors') &&
+    snapshot.properties['delta.enableDeletionVectors'] === 'true';
+  const result = await removeMatchingRows(
+    store,
+    snapshot,
+    predicate,
+    {
+      compression: options.compression,
+      targetFileSize: options.targetFileSize,
+      numIndexedCols: Number(snapshot.properties['delta.dataSkippingNumIndexedCols'] ?? 32),
+    },
+    { deletionVectors: useDeletionVectors },
+  );
   const metrics: DeleteMetrics = {
     version: snapshot.version,
     committed: false,
@@ -67,6 +80,7 @@ export async function deleteRows(store: ObjectStore, options: DeleteOptions = {}
     numRemovedFiles: result.numRemovedFiles,
     numAddedFiles: result.numAddedFiles,
     numCopiedRows: result.numCopiedRows,
+    numDeletionVectorsAdded: result.numDeletionVectorsAdded,
     numFilesScanned: result.filesScanned,
     numFilesSkipped: result.filesSkipped,
     executionTimeMs: 0,
@@ -88,6 +102,7 @@ export async function deleteRows(store: ObjectStore, options: DeleteOptions = {}
       numRemovedFiles: String(result.numRemovedFiles),
       numAddedFiles: String(result.numAddedFiles),
       numCopiedRows: String(result.numCopiedRows),
+      numDeletionVectorsAdded: String(result.numDeletionVectorsAdded),
       executionTimeMs: String(Date.now() - started),
     },
     readFiles: result.readFiles,

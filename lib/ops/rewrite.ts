@@ -1,12 +1,25 @@
 import type { RecordBatch } from 'apache-arrow';
-import { type AddAction, removeFor, type RemoveAction } from '../delta/actions.js';
+import { randomUUID } from 'node:crypto';
+import {
+  type AddAction,
+  type DeletionVectorDescriptor,
+  removeFor,
+  type RemoveAction,
+} from '../delta/actions.js';
+import {
+  deletionVectorPath,
+  encodeDeletionVectorFile,
+  readDeletionVector,
+  serializeRoaringBitmapArray,
+  z85Encode,
+} from '../delta/deletion-vector.js';
 import type { Snapshot } from '../delta/snapshot.js';
 import { rootPathOf } from '../delta/snapshot.js';
 import { takeBatch } from '../data/arrow-build.js';
 import type { Expr } from '../data/expr.js';
 import { coversFile, evaluateBatch, mightMatch, parseStats } from '../data/expr-eval.js';
 import { ParquetSource } from '../data/parquet-io.js';
-import { addFilePath, readDataFile, type TableLayout } from '../data/reader.js';
+import { addFilePath, readDataFile, readDataFileWithPositions, type TableLayout } from '../data/reader.js';
 import { DataFileWriter, type DataWriterOptions } from '../data/writer.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
@@ -21,6 +34,10 @@ import type { ObjectStore } from '../storage/object-store.js';
  *   and its other rows (those for which the predicate is false or null) are written to new
  *   files; if none matches, it is left alone. Kept rows are held in memory only until the first
  *   match in that file is seen.
+ * - With `deletionVectors` (tables with the feature enabled) a partly matching file is not
+ *   rewritten: its matching row positions, merged with its current deletion vector, go into a new
+ *   DV file (`deletion_vector_<uuid>.bin`), and the file is re-added with that DV and
+ *   `tightBounds: false` statistics; a file whose every live row matches is removed.
  * - Nothing is committed: the caller commits `adds` and `removes` in one transaction, with
  *   `readFiles` as the files whose content it depended on.
  */
@@ -33,6 +50,8 @@ export interface RemoveRowsResult {
   numCopiedRows: number;
   numRemovedFiles: number;
   numAddedFiles: number;
+  /** Files that got a (new or larger) deletion vector instead of being rewritten. */
+  numDeletionVectorsAdded: number;
   filesScanned: number;
   filesSkipped: number;
 }
@@ -63,6 +82,7 @@ export async function removeMatchingRows(
   snapshot: Snapshot,
   predicate: Expr | undefined,
   writerOptions: Omit<DataWriterOptions, 'schema' | 'partitionColumns' | 'columnMappingMode'>,
+  options: { deletionVectors?: boolean } = {},
 ): Promise<RemoveRowsResult> {
   const layout = tableLayout(store, snapshot);
   const table = {
@@ -84,6 +104,7 @@ export async function removeMatchingRows(
     numCopiedRows: 0,
     numRemovedFiles: 0,
     numAddedFiles: 0,
+    numDeletionVectorsAdded: 0,
     filesScanned: 0,
     filesSkipped: 0,
   };
@@ -101,6 +122,10 @@ export async function removeMatchingRows(
     }
     result.filesScanned++;
     result.readFiles.push(add.path);
+    if (options.deletionVectors) {
+      await markDeleted(store, layout, add, predicate, now, result);
+      continue;
+    }
     let held: RecordBatch[] = [];
     let deleted = 0;
     let kept = 0;
@@ -125,8 +150,60 @@ export async function removeMatchingRows(
       result.removes.push(removeFor(add, { deletionTimestamp: now }));
     }
   }
-  result.adds = await writer.finish();
+  result.adds.push(...(await writer.finish()));
   result.numRemovedFiles = result.removes.length;
   result.numAddedFiles = result.adds.length;
   return result;
+}
+
+/** `stats` with `tightBounds: false` (bounds stay valid, they may just be wider than the live rows). */
+function looseStats(stats: string | null | undefined): string | undefined {
+  if (!stats) return undefined;
+  if (stats.includes('"tightBounds":false')) return stats;
+  if (stats.includes('"tightBounds":true')) return stats.replace('"tightBounds":true', '"tightBounds":false');
+  return stats.replace(/}\s*$/, ',"tightBounds":false}');
+}
+
+/** Delete the matching rows of one file with a deletion vector (see `removeMatchingRows`). */
+async function markDeleted(
+  store: ObjectStore,
+  layout: TableLayout,
+  add: AddAction,
+  predicate: Expr,
+  now: number,
+  result: RemoveRowsResult,
+): Promise<void> {
+  const hits: number[] = [];
+  let live = 0;
+  for await (const { batch, positions } of readDataFileWithPositions(store, layout, add)) {
+    const truth = evaluateBatch(predicate, batch);
+    live += batch.numRows;
+    for (let i = 0; i < truth.length; i++) if (truth[i] === 1) hits.push(positions[i]!);
+  }
+  if (hits.length === 0) return;
+  result.numDeletedRows += hits.length;
+  result.removes.push(removeFor(add, { deletionTimestamp: now }));
+  if (hits.length === live) return;
+  const previous = add.deletionVector ? (await readDeletionVector(store, add.deletionVector)).rows : [];
+  const rows = [...new Set([...previous, ...hits])].sort((a, b) => a - b);
+  const bitmap = serializeRoaringBitmapArray(rows);
+  const uuid = randomUUID();
+  const id = z85Encode(Buffer.from(uuid.replace(/-/g, ''), 'hex'));
+  const dv: DeletionVectorDescriptor = {
+    storageType: 'u',
+    pathOrInlineDv: id,
+    offset: 1,
+    sizeInBytes: bitmap.length,
+    cardinality: rows.length,
+  };
+  await store.put(deletionVectorPath(dv), encodeDeletionVectorFile(bitmap));
+  const stats = looseStats(add.stats);
+  result.adds.push({
+    ...add,
+    modificationTime: now,
+    dataChange: true,
+    deletionVector: dv,
+    ...(stats ? { stats } : {}),
+  });
+  result.numDeletionVectorsAdded++;
 }

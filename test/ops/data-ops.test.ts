@@ -301,4 +301,23 @@ describe('delete', () => {
       existsSync(path.join(store.root.replace('file://', ''), '_delta_log/00000000000000000005.json')),
     ).toBe(false);
   });
+
+  it('marks rows deleted with deletion vectors on tables that enable them', async () => {
+    const { store } = table('delete-dv');
+    await createTable(store, { schema: SCHEMA, properties: { 'delta.enableDeletionVectors': 'true' } });
+    const rows = Array.from({ length: 10 }, (_, i) => ({ id: i, name: `n${i}`, day: '2026-01-01' }));
+    await writeTable(store, rowsBatch(SCHEMA, rows));
+    const first = await deleteRows(store, { predicate: 'id = 3' });
+    expect(first).toMatchObject({ numDeletedRows: 1, numDeletionVectorsAdded: 1, numCopiedRows: 0 });
+    const second = await deleteRows(store, { predicate: 'id IN (3, 4, 5)' });
+    expect(second).toMatchObject({ numDeletedRows: 2, numDeletionVectorsAdded: 1 });
+    const snap = await Snapshot.load(store);
+    const [file] = snap.activeFiles();
+    expect(snap.numFiles).toBe(1);
+    expect(file!.deletionVector).toMatchObject({ storageType: 'u', cardinality: 3, offset: 1 });
+    expect(JSON.parse(file!.stats!)).toMatchObject({ numRecords: 10, tightBounds: false });
+    expect(await readRows(store)).toEqual(canonical(rows.filter((r) => r.id < 3 || r.id > 5)));
+    expect((await deleteRows(store, { predicate: 'id >= 0' })).numDeletedRows).toBe(7);
+    expect((await Snapshot.load(store)).numFiles).toBe(0);
+  });
 });

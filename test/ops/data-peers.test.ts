@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { Snapshot } from '../../lib/delta/snapshot.js';
 import { createTable } from '../../lib/ops/create.js';
 import { deleteRows } from '../../lib/ops/delete.js';
 import { writeTable } from '../../lib/ops/write.js';
@@ -35,6 +36,7 @@ function rows(from: number, n: number): Record<string, unknown>[] {
 
 describe('tables we write read the same in delta-rs and Spark', () => {
   const tables: { name: string; dir: string; ours: string[] }[] = [];
+  let dvFiles = 0;
 
   beforeAll(async () => {
     // 1. every Delta type, nested ones included
@@ -106,7 +108,18 @@ describe('tables we write read the same in delta-rs and Spark', () => {
         { id: 2, point: null },
       ]),
     );
-    for (const [name, t] of Object.entries({ allTypes, parts, changed, mapped, mappedId })) {
+    // 6. deletion vectors: rows deleted twice from the same files, DVs merged
+    const dv = table('peer-dv');
+    await createTable(dv.store, {
+      schema: SCHEMA,
+      partitionBy: ['day'],
+      properties: { 'delta.enableDeletionVectors': 'true' },
+    });
+    await writeTable(dv.store, rowsBatch(SCHEMA, rows(0, 120)));
+    await deleteRows(dv.store, { predicate: "name = 'a'" });
+    await deleteRows(dv.store, { predicate: 'id < 10 OR amount > 100' });
+    dvFiles = (await Snapshot.load(dv.store)).activeFiles().filter((a) => a.deletionVector).length;
+    for (const [name, t] of Object.entries({ allTypes, parts, changed, mapped, mappedId, dv })) {
       tables.push({ name, dir: t.dir, ours: await readRows(t.store) });
     }
   }, 120_000);
@@ -125,6 +138,7 @@ describe('tables we write read the same in delta-rs and Spark', () => {
         });
       });
       expect(tables.find((t) => t.name === 'changed')!.ours.length).toBeGreaterThan(50);
+      expect(dvFiles).toBeGreaterThan(0);
     },
     900_000,
   );
