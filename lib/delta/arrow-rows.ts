@@ -1,4 +1,4 @@
-import { type Data, makeVector, Type } from 'apache-arrow';
+import { type Data, makeVector, Type, type Vector } from 'apache-arrow';
 
 /**
  * Arrow columns to the plain values commit JSON would hold, a column at a time (no per-row
@@ -7,6 +7,19 @@ import { type Data, makeVector, Type } from 'apache-arrow';
  * (a null partition value is data), lists as arrays. Returns one value per row of `data`,
  * `null` where the row is null. Used for checkpoint rows, which are read by the thousand.
  */
+/**
+ * A row accessor over a column of a table (all its chunks): `get(i)` is row i as `columnValues`
+ * converts it. The whole column is converted once, up front.
+ */
+export function converter(vector: Vector): (i: number) => unknown {
+  const values: unknown[] = [];
+  for (const data of vector.data) {
+    const chunk = columnValues(data);
+    for (let i = 0; i < chunk.length; i++) values.push(chunk[i]);
+  }
+  return (i) => values[i] ?? null;
+}
+
 export function columnValues(data: Data): unknown[] {
   const n = data.length;
   const out = new Array<unknown>(n);
