@@ -32,6 +32,9 @@ export type LakehouseErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_SPEC'
   | 'UNSAFE_OPERATION'
+  // reconcile: some LakeTables failed or were refused (each report says why)
+  | 'RECONCILE_FAILED'
+  | 'MEMORY_LIMIT'
   | 'INTERNAL';
 
 /** Codes that mean "the user gave us something wrong" (CLI exit code 2); everything else is 1. */

@@ -3,6 +3,7 @@ import { register as create } from './create.js';
 import { register as deleteCommand } from './delete.js';
 import { register as ls } from './ls.js';
 import { register as maintenance } from './maintenance.js';
+import { register as optimize } from './optimize.js';
 import { register as read } from './read.js';
 import { register as validate } from './validate.js';
 import { register as write } from './write.js';
@@ -13,6 +14,7 @@ export function registerCommands(program: Command): void {
   write(program);
   read(program);
   deleteCommand(program);
+  optimize(program);
   maintenance(program);
   ls(program);
   validate(program);

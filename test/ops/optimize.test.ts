@@ -1,0 +1,287 @@
+import { spawnSync } from 'node:child_process';
+import { readdir, rm } from 'node:fs/promises';
+import * as path from 'node:path';
+import { Snapshot } from '../../lib/delta/snapshot.js';
+import { deleteRows } from '../../lib/ops/delete.js';
+import { tableHistory } from '../../lib/ops/history.js';
+import { optimize } from '../../lib/ops/optimize.js';
+import { scanTable } from '../../lib/ops/scan.js';
+import { writeTable } from '../../lib/ops/write.js';
+import { clusteringScore, interleave } from '../../lib/ops/zorder.js';
+import type { LocalObjectStore } from '../../lib/storage/local.js';
+import { readRows, rowsBatch, tempTable } from './helpers.js';
+
+const BIN = path.resolve('bin/lakehouse.js');
+function lakehouse(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const SCHEMA = 'id:long,day:string,x:long,y:long,name:string';
+
+/** `writes` appends of `rows` rows each to days d0..d(days-1): one small file per day per append. */
+async function smallFiles(
+  label: string,
+  writes: number,
+  rows: number,
+  days = 2,
+): Promise<LocalObjectStore & { tableDir: string }> {
+  const { dir, store } = tempTable(label);
+  let id = 0;
+  for (let w = 0; w < writes; w++) {
+    const batch = [];
+    for (let r = 0; r < rows; r++) {
+      const n = id++;
+      batch.push({ id: n, day: `d${n % days}`, x: (n * 7919) % 1000, y: (n * 104729) % 997, name: `n${n}` });
+    }
+    await writeTable(store, rowsBatch(SCHEMA, batch), { partitionBy: ['day'] });
+  }
+  return Object.assign(store, { tableDir: dir });
+}
+
+async function dataFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true }))
+    if (e.isFile() && e.name.endsWith('.parquet') && !e.parentPath.includes('_delta_log')) out.push(e.name);
+  return out.sort();
+}
+
+describe('optimize: compaction', () => {
+  test('compacts each partition into one file, keeps every row, commits OPTIMIZE with dataChange false; a second run is a no-op', async () => {
+    const store = await smallFiles('opt-compact', 5, 20);
+    const before = await readRows(store);
+    const m = await optimize(store);
+    expect(m).toMatchObject({
+      commits: [5],
+      numFilesRemoved: 10,
+      numFilesAdded: 2,
+      partitionsOptimized: 2,
+      totalConsideredFiles: 10,
+      totalFilesSkipped: 0,
+      numRowsRewritten: 100,
+    });
+    expect(m.filesAdded.totalFiles).toBe(2);
+    expect(m.filesRemoved.totalSize).toBeGreaterThan(m.filesAdded.totalSize);
+    expect(await readRows(store)).toEqual(before);
+    const snap = await Snapshot.load(store);
+    expect(snap.numFiles).toBe(2);
+    expect(snap.activeFiles().every((a) => a.dataChange === false)).toBe(true);
+    expect(snap.tombstones().every((r) => r.dataChange === false)).toBe(true);
+    const [entry] = await tableHistory(store, { limit: 1 });
+    expect(entry!.operation).toBe('OPTIMIZE');
+    expect(entry!.operationParameters).toEqual({ predicate: '[]', zOrderBy: '[]', targetSize: '134217728' });
+    expect(entry!.operationMetrics).toMatchObject({
+      numFilesAdded: 2,
+      numFilesRemoved: 10,
+      partitionsOptimized: 2,
+      numAddedFiles: '2',
+      numRemovedFiles: '10',
+      filesAdded: { totalFiles: 2 },
+    });
+    // Second run: nothing to gain anywhere, no commit.
+    const again = await optimize(store);
+    expect(again.commits).toEqual([]);
+    expect(again.plan.numBins).toBe(0);
+    expect(again.plan.partitions.map((p) => p.action)).toEqual(['skip', 'skip']);
+    expect((await Snapshot.load(store)).version).toBe(5);
+  });
+
+  test('--where limits the partitions; dry-run changes nothing and prints the plan', async () => {
+    const store = await smallFiles('opt-where', 3, 10, 3);
+    const files = await dataFiles(store.tableDir);
+    const dry = await optimize(store, { where: "day = 'd1'", dryRun: true });
+    expect(dry.commits).toEqual([]);
+    expect(dry.plan.partitions).toEqual([
+      expect.objectContaining({ partition: 'day=d1', action: 'compact', filesIn: 3, filesOut: 1, bins: 1 }),
+    ]);
+    expect(await dataFiles(store.tableDir)).toEqual(files);
+    expect((await Snapshot.load(store)).version).toBe(2);
+
+    const cli = lakehouse('optimize', store.tableDir, '--where', "day = 'd1'", '--dry-run');
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/day=d1\s+compact\s+3\s+[\d.]+ KiB\s+~1/);
+    expect(cli.stdout).toContain('would rewrite 3 file(s)');
+    expect(await dataFiles(store.tableDir)).toEqual(files);
+
+    const m = await optimize(store, { where: "day = 'd1'" });
+    expect(m.partitionsOptimized).toBe(1);
+    const snap = await Snapshot.load(store);
+    const perDay = (d: string): number =>
+      snap.activeFiles().filter((a) => a.partitionValues.day === d).length;
+    expect([perDay('d0'), perDay('d1'), perDay('d2')]).toEqual([3, 1, 3]);
+
+    await expect(optimize(store, { where: 'x > 3' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('--where may only use partition columns (day); x is not one'),
+    });
+  });
+
+  test('files at or above --min-file-size are left alone; bins never exceed the target', async () => {
+    const store = await smallFiles('opt-min', 6, 50, 1);
+    const sizes = (await Snapshot.load(store)).activeFiles().map((a) => a.size);
+    const one = Math.max(...sizes);
+    // Target fits about two files: three bins of two.
+    const m = await optimize(store, { targetFileSize: one * 2 + 10, minFileSize: one * 2 + 10 });
+    expect(m.numFilesRemoved).toBe(6);
+    expect(m.numFilesAdded).toBe(3);
+    // Everything is now at least the min size of a target that small: nothing to do.
+    const again = await optimize(store, { targetFileSize: one * 2 + 10, minFileSize: one });
+    expect(again.commits).toEqual([]);
+  });
+
+  test('a bin whose file a concurrent DELETE removed is dropped, its new file deleted; the other bins commit', async () => {
+    const store = await smallFiles('opt-race', 3, 10, 2);
+    let raced = false;
+    const m = await optimize(store, {
+      onProgress: async () => {
+        if (raced) return;
+        raced = true;
+        await deleteRows(store, { predicate: "day = 'd0' AND id = 0" });
+      },
+    });
+    expect(raced).toBe(true);
+    expect(m.numBinsDropped).toBe(1);
+    expect(m.partitionsOptimized).toBe(1);
+    const rows = await readRows(store);
+    expect(rows).toHaveLength(29);
+    // No file of the dropped bin is left behind.
+    const snap = await Snapshot.load(store);
+    const live = new Set(snap.activeFiles().map((a) => path.basename(decodeURIComponent(a.path))));
+    const removed = new Set(snap.tombstones().map((a) => path.basename(decodeURIComponent(a.path))));
+    for (const f of await dataFiles(store.tableDir)) expect(live.has(f) || removed.has(f)).toBe(true);
+  });
+
+  test('--commit-every commits progress in batches of bins', async () => {
+    const store = await smallFiles('opt-batches', 4, 10, 4);
+    const m = await optimize(store, { commitEvery: 1, concurrency: 2 });
+    expect(m.commits).toEqual([4, 5, 6, 7]);
+    expect(m.numFilesRemoved).toBe(16);
+    expect((await Snapshot.load(store)).numFiles).toBe(4);
+  });
+});
+
+describe('optimize: memory budget', () => {
+  test('refuses up front with an estimate when the memory limit cannot hold a Z-order sort', async () => {
+    const store = await smallFiles('opt-mem', 2, 10, 1);
+    // A partition whose statistics claim 40 million rows: 640 MB of sort keys.
+    const snap = await Snapshot.load(store);
+    const big = snap.activeFiles()[0]!;
+    const fake = { ...big, path: 'day=d0/fake.parquet', stats: '{"numRecords":40000000}' };
+    const { Transaction } = await import('../../lib/delta/transaction.js');
+    await new Transaction(store, snap, { operation: 'WRITE' }).addActions([{ add: fake }]).commit();
+    const rss = process.memoryUsage().rss;
+    const limit = rss + 400 * 1024 * 1024;
+    await expect(optimize(store, { zOrderBy: ['x'], memoryLimit: limit })).rejects.toMatchObject({
+      code: 'MEMORY_LIMIT',
+      message: expect.stringMatching(
+        /^optimize: Z-ordering partition day=d0 needs about [\d.]+ (MiB|GiB): 40000020 rows × 16 bytes of sort keys \(611 MiB\), .* --memory-limit is [\d.]+ MiB\. Raise --memory-limit to at least [\d.]+ (MiB|GiB)/,
+      ),
+    });
+    // Nothing was written.
+    expect((await Snapshot.load(store)).version).toBe(2);
+  });
+
+  test('a tight limit lowers the concurrency and caps the files written', async () => {
+    const store = await smallFiles('opt-cap', 2, 10, 1);
+    const rss = process.memoryUsage().rss;
+    const plan = (
+      await optimize(store, {
+        dryRun: true,
+        concurrency: 4,
+        memoryLimit: rss + 96 * 1024 * 1024 + 24 * 1024 * 1024,
+      })
+    ).plan;
+    expect(plan.concurrency).toBe(1);
+    expect(plan.outputFileSize).toBeLessThan(3 * 1024 * 1024);
+    expect(plan.outputFileSize).toBeGreaterThan(1024 * 1024);
+    await expect(optimize(store, { memoryLimit: rss })).rejects.toMatchObject({
+      code: 'MEMORY_LIMIT',
+      message: expect.stringMatching(
+        /--memory-limit [\d.]+ MiB is too small: .* raise --memory-limit to at least/,
+      ),
+    });
+    const cli = lakehouse('optimize', store.tableDir, '--memory-limit', '64MiB');
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toMatch(/--memory-limit 64 MiB is too small/);
+  });
+});
+
+describe('optimize: Z-order', () => {
+  test('interleaves bits most significant first', () => {
+    expect(interleave([0b11, 0b00], 2)).toBe(0b1010);
+    expect(interleave([0b01, 0b10], 2)).toBe(0b0110);
+  });
+
+  test('clustering score: 0 for disjoint files, 1 when every file overlaps every other', () => {
+    const f = (lo: number, hi: number) => ({
+      stats: JSON.stringify({ minValues: { x: lo }, maxValues: { x: hi } }),
+    });
+    expect(clusteringScore([f(0, 9), f(10, 19), f(20, 29)], ['x'])).toBe(0);
+    expect(clusteringScore([f(0, 29), f(1, 28), f(2, 27)], ['x'])).toBe(1);
+  });
+
+  test('Z-ordering by x,y makes statistics skip files for selective predicates; only worsened partitions are redone', async () => {
+    const store = await smallFiles('opt-z', 16, 500, 1);
+    const before = await readRows(store);
+    const predicates = [
+      'x >= 100 AND x < 150 AND y >= 300 AND y < 350',
+      'x >= 700 AND x < 760 AND y >= 10 AND y < 60',
+      'x = 512 AND y = 77',
+      'x < 40 AND y > 940',
+    ];
+    const skipped = async (): Promise<number[]> => {
+      const out: number[] = [];
+      for (const p of predicates) {
+        const scan = await scanTable(store, { filter: p });
+        for await (const _ of scan);
+        out.push(scan.metrics.filesSkipped / scan.metrics.filesTotal);
+      }
+      return out;
+    };
+    const skipBefore = await skipped();
+    const total = (await Snapshot.load(store)).sizeInBytes;
+    const m = await optimize(store, { zOrderBy: ['x', 'y'], targetFileSize: Math.ceil(total / 16) });
+    expect(m.numFilesRemoved).toBe(16);
+    expect(m.numFilesAdded).toBeGreaterThanOrEqual(12);
+    expect(await readRows(store)).toEqual(before);
+    const snap = await Snapshot.load(store);
+    expect(snap.activeFiles().every((a) => a.tags?.ZCUBE_ZORDER_BY === '["x","y"]')).toBe(true);
+    const skipAfter = await skipped();
+    const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
+    // Before: every file spans the whole range of x and y.
+    expect(mean(skipBefore)).toBe(0);
+    expect(mean(skipAfter)).toBeGreaterThan(0.6);
+    process.stdout.write(
+      `z-order skipping: before ${skipBefore.map((x) => x.toFixed(2)).join(' ')}; after ${skipAfter.map((x) => x.toFixed(2)).join(' ')} ` +
+        `(${snap.numFiles} files)\n`,
+    );
+
+    // Second run: already Z-ordered, nothing to do.
+    expect(
+      (await optimize(store, { zOrderBy: ['x', 'y'], targetFileSize: Math.ceil(total / 16) })).commits,
+    ).toEqual([]);
+    // New data spanning everything worsens the clustering: the partition is redone.
+    const rows = [];
+    for (let i = 0; i < 200; i++)
+      rows.push({ id: 100000 + i, day: 'd0', x: (i * 37) % 1000, y: (i * 53) % 997, name: 'new' });
+    await writeTable(store, rowsBatch(SCHEMA, rows.slice(0, 100)));
+    await writeTable(store, rowsBatch(SCHEMA, rows.slice(100)));
+    const again = await optimize(store, {
+      zOrderBy: ['x', 'y'],
+      targetFileSize: Math.ceil(total / 16),
+      dryRun: true,
+    });
+    expect(again.plan.partitions[0]).toMatchObject({ action: 'zorder' });
+    expect(again.plan.partitions[0]!.reason).toMatch(
+      /2 new file\(s\) worsened clustering from 0\.\d\d to 0\.\d\d/,
+    );
+  });
+
+  test('Z-order refuses partition columns and unknown columns', async () => {
+    const store = await smallFiles('opt-zbad', 1, 4, 2);
+    await expect(optimize(store, { zOrderBy: ['day'] })).rejects.toThrow(/day is a partition column/);
+    await expect(optimize(store, { zOrderBy: ['nope'] })).rejects.toThrow(/no column nope to Z-order by/);
+    await rm(store.tableDir, { recursive: true, force: true });
+  });
+});
