@@ -2,7 +2,8 @@
  * Partition values and Hive-style partition paths, as the Delta protocol defines them.
  *
  * - `add.partitionValues` holds strings in the protocol's "partition value serialization": numbers
- *   as decimal text, dates `YYYY-MM-DD`, timestamps `YYYY-MM-DD HH:MM:SS.ffffff`, booleans
+ *   as decimal text, dates `YYYY-MM-DD`, timestamps in UTC as ISO 8601 `YYYY-MM-DDTHH:MM:SS.ffffffZ`
+ *   (the protocol's unambiguous form), timestamp_ntz `YYYY-MM-DD HH:MM:SS.ffffff`, booleans
  *   `true`/`false`, and `null` for a null (an empty string is a null too, as Spark does).
  * - A file's folder is `col=value/...` in partition-column order; each value is escaped like
  *   Hive's `escapePathName` (the characters below become `%XX`), and a null is
@@ -104,6 +105,8 @@ export function serializePartitionValue(type: DeltaDataType, v: Scalar): string 
     case 'date':
       return formatDate(v as number);
     case 'timestamp':
+      // ISO 8601 in UTC: unambiguous whatever the reader's session time zone.
+      return `${formatTimestampMicros(v as bigint)}Z`;
     case 'timestamp_ntz':
       return formatTimestampMicros(v as bigint).replace('T', ' ');
     case 'binary':

@@ -25,7 +25,8 @@ describe('partition paths', () => {
 
   it('serializes and parses partition values by type', () => {
     expect(serializePartitionValue('date', 20454)).toBe('2026-01-01');
-    expect(serializePartitionValue('timestamp', 1767225600000001n)).toBe('2026-01-01 00:00:00.000001');
+    expect(serializePartitionValue('timestamp', 1767225600000001n)).toBe('2026-01-01T00:00:00.000001Z');
+    expect(serializePartitionValue('timestamp_ntz', 1767225600000001n)).toBe('2026-01-01 00:00:00.000001');
     expect(serializePartitionValue('decimal(5,2)', -5n)).toBe('-0.05');
     expect(serializePartitionValue('string', '')).toBeNull();
     expect(serializePartitionValue('integer', null)).toBeNull();

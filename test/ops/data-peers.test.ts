@@ -119,7 +119,18 @@ describe('tables we write read the same in delta-rs and Spark', () => {
     await deleteRows(dv.store, { predicate: "name = 'a'" });
     await deleteRows(dv.store, { predicate: 'id < 10 OR amount > 100' });
     dvFiles = (await Snapshot.load(dv.store)).activeFiles().filter((a) => a.deletionVector).length;
-    for (const [name, t] of Object.entries({ allTypes, parts, changed, mapped, mappedId, dv })) {
+    // 7. partitioned by timestamp (UTC, ISO 8601 values) and timestamp_ntz
+    const tsParts = table('peer-ts-parts');
+    await writeTable(
+      tsParts.store,
+      rowsBatch('id:long,ts:timestamp,n:timestamp_ntz', [
+        { id: 1, ts: '2026-01-01T10:20:30.123456Z', n: '2026-01-01T10:20:30.5' },
+        { id: 2, ts: null, n: null },
+        { id: 3, ts: '1969-12-31T23:59:59Z', n: '1900-01-01T00:00:00' },
+      ]),
+      { partitionBy: ['ts', 'n'] },
+    );
+    for (const [name, t] of Object.entries({ allTypes, parts, changed, mapped, mappedId, dv, tsParts })) {
       tables.push({ name, dir: t.dir, ours: await readRows(t.store) });
     }
   }, 120_000);
