@@ -327,6 +327,8 @@ export function dvUniqueId(dv: DeletionVectorDescriptor | null | undefined): str
  * an absolute local path or URI without trailing slash). Spark canonicalizes paths the same way.
  */
 export function canonicalPath(path: string, rootPath?: string): string {
+  // Fast path: a plain relative path (what writers almost always store) is its own canonical form.
+  if (path.charCodeAt(0) !== 47 /* / */ && !path.includes('%') && !path.includes(':')) return path;
   let p = path;
   if (p.startsWith('file:')) p = `/${p.slice(5).replace(/^\/+/, '')}`;
   if (p.includes('%')) {
@@ -337,11 +339,22 @@ export function canonicalPath(path: string, rootPath?: string): string {
     }
   }
   if (rootPath) {
-    let root = rootPath.startsWith('file:') ? `/${rootPath.slice(5).replace(/^\/+/, '')}` : rootPath;
-    if (!root.endsWith('/')) root += '/';
+    const root = rootPrefix(rootPath);
     if (p.startsWith(root)) p = p.slice(root.length);
   }
   return p;
+}
+
+let lastRoot = '';
+let lastPrefix = '';
+/** `rootPath` as a `/`-terminated local path prefix (memoized: replay calls this per action). */
+function rootPrefix(rootPath: string): string {
+  if (rootPath === lastRoot) return lastPrefix;
+  let root = rootPath.startsWith('file:') ? `/${rootPath.slice(5).replace(/^\/+/, '')}` : rootPath;
+  if (!root.endsWith('/')) root += '/';
+  lastRoot = rootPath;
+  lastPrefix = root;
+  return root;
 }
 
 /** The reconciliation key of a logical file: canonical path and deletion-vector id. */
