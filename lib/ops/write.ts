@@ -2,7 +2,7 @@ import { RecordBatch, Table } from 'apache-arrow';
 import type { Action, AddAction, MetadataAction, RemoveAction } from '../delta/actions.js';
 import { removeFor } from '../delta/actions.js';
 import { arrowSchemaToDelta, deltaSchemaToArrow } from '../delta/arrow-schema.js';
-import { assertWritable, rowConstraints } from '../delta/features.js';
+import { assertWritable, rowConstraints, supportsFeature } from '../delta/features.js';
 import {
   assignColumnMapping,
   CM_MAX_ID,
@@ -15,6 +15,7 @@ import {
   parseSchema,
   serializeSchema,
   type StructType,
+  typeNames,
 } from '../delta/schema.js';
 import { Snapshot } from '../delta/snapshot.js';
 import { Transaction } from '../delta/transaction.js';
@@ -306,6 +307,14 @@ export async function writeTable(
     ? (newProtocol as { protocol: Snapshot['protocol'] }).protocol
     : snapshot!.protocol;
   const metadata = newMetadata ?? snapshot!.metadata;
+  if (typeNames(schema).has('timestamp_ntz') && !supportsFeature(protocol, 'timestampNtz')) {
+    // Readers would not know the type: the protocol must name the feature first.
+    throw new LakehouseError(
+      'SCHEMA_EVOLUTION_REFUSED',
+      'write: the new schema has a timestamp_ntz column, but the table protocol lacks the timestampNtz feature; ' +
+        'recreate the table with that column (create enables the feature) or use a timestamp column',
+    );
+  }
   const checks: RowCheck[] = [];
   for (const c of rowConstraints(protocol, metadata)) {
     let expr: Expr;

@@ -185,6 +185,19 @@ describe('write and read', () => {
     ]);
   });
 
+  it('refuses to evolve into a type the protocol does not support', async () => {
+    const { dir, store } = table('ntz');
+    await writeTable(store, rowsBatch('id:long', [{ id: 1 }]));
+    await expectCode(
+      writeTable(store, rowsBatch('id:long,t:timestamp_ntz', [{ id: 2, t: '2026-01-01T00:00:00' }]), {
+        mergeSchema: true,
+      }),
+      'SCHEMA_EVOLUTION_REFUSED',
+      'lacks the timestampNtz feature',
+    );
+    expect(dataFiles(dir).length).toBe(1);
+  });
+
   it('overwrites, replaces partitions and rows with replaceWhere, and checks written rows match it', async () => {
     const { store } = table('overwrite');
     await writeTable(store, rowsBatch(SCHEMA, ROWS), { partitionBy: ['day'] });
