@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
+import { tableFromArrays } from 'apache-arrow';
 import { Snapshot } from '../../lib/delta/snapshot.js';
 import { isLakehouseError, type LakehouseErrorCode } from '../../lib/errors.js';
 import { createTable, parseColumnList } from '../../lib/ops/create.js';
@@ -170,6 +171,32 @@ describe('write and read', () => {
     // A narrower integer is widened losslessly.
     await writeTable(store, rowsBatch('id:integer not null,name:string', [{ id: 7, name: 'x' }]));
     expect(await readRows(store)).toEqual(['{"id":7,"name":"x","day":null}']);
+  });
+
+  it('accepts Arrow tables built by apache-arrow (dictionary strings, float64, int32)', async () => {
+    const { store } = table('arrow-input');
+    const input = tableFromArrays({
+      id: Int32Array.from([1, 2]),
+      name: ['x', 'y'],
+      score: Float64Array.from([0.5, NaN]),
+    });
+    const m = await writeTable(store, input);
+    expect(m).toMatchObject({ createdTable: true, numOutputRows: 2 });
+    expect((await Snapshot.load(store)).schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual([
+      'id:integer',
+      'name:string',
+      'score:double',
+    ]);
+    // A long does not fit an integer column: refused, naming it.
+    await expectCode(
+      writeTable(store, tableFromArrays({ id: BigInt64Array.from([3n]) })),
+      'SCHEMA_MISMATCH',
+      'id',
+    );
+    expect(await readRows(store)).toEqual([
+      '{"id":1,"name":"x","score":0.5}',
+      '{"id":2,"name":"y","score":"NaN"}',
+    ]);
   });
 
   it('evolves the schema with mergeSchema; old rows read the new column as null', async () => {
