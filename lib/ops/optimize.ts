@@ -634,17 +634,20 @@ export async function optimize(store: ObjectStore, options: OptimizeOptions = {}
   return metrics;
 }
 
-/** operationMetrics of one commit: delta-rs's names, plus Spark's string counters. */
-function commitMetrics(results: BinResult[], plan: OptimizePlan): Record<string, unknown> {
+/**
+ * operationMetrics of one commit: delta-rs's names plus Spark's counters, every value a string
+ * (objects as JSON text), because Spark reads operationMetrics as a map of strings.
+ */
+function commitMetrics(results: BinResult[], plan: OptimizePlan): Record<string, string> {
   const inSizes = results.flatMap((r) => r.bin.files.map((f) => f.size));
   const outSizes = results.flatMap((r) => r.adds.map((a) => a.size));
   const filesAdded = sizeMetrics(outSizes);
   const filesRemoved = sizeMetrics(inSizes);
-  return {
+  const metrics: Record<string, unknown> = {
     numFilesAdded: outSizes.length,
     numFilesRemoved: inSizes.length,
-    filesAdded,
-    filesRemoved,
+    filesAdded: JSON.stringify(filesAdded),
+    filesRemoved: JSON.stringify(filesRemoved),
     partitionsOptimized: new Set(results.map((r) => r.bin.partition)).size,
     numBatches: results.reduce((s, r) => s + r.batches, 0),
     totalConsideredFiles: plan.totalConsideredFiles,
@@ -657,6 +660,7 @@ function commitMetrics(results: BinResult[], plan: OptimizePlan): Record<string,
     minFileSize: String(filesAdded.min),
     maxFileSize: String(filesAdded.max),
   };
+  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, String(v)]));
 }
 
 function writerFor(

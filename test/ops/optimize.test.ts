@@ -70,14 +70,16 @@ describe('optimize: compaction', () => {
     const [entry] = await tableHistory(store, { limit: 1 });
     expect(entry!.operation).toBe('OPTIMIZE');
     expect(entry!.operationParameters).toEqual({ predicate: '[]', zOrderBy: '[]', targetSize: '134217728' });
+    // Strings only: Spark reads operationMetrics as a map of strings.
     expect(entry!.operationMetrics).toMatchObject({
-      numFilesAdded: 2,
-      numFilesRemoved: 10,
-      partitionsOptimized: 2,
+      numFilesAdded: '2',
+      numFilesRemoved: '10',
+      partitionsOptimized: '2',
       numAddedFiles: '2',
       numRemovedFiles: '10',
-      filesAdded: { totalFiles: 2 },
+      totalConsideredFiles: '10',
     });
+    expect(JSON.parse(entry!.operationMetrics.filesAdded as string)).toMatchObject({ totalFiles: 2 });
     // Second run: nothing to gain anywhere, no commit.
     const again = await optimize(store);
     expect(again.commits).toEqual([]);
