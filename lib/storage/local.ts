@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs, stat as statCallback, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -131,8 +131,24 @@ export class LocalObjectStore implements ObjectStore {
       .filter((e) => e.name.startsWith(namePrefix) && !isTempName(e.name))
       .map((e) => ({ e, key: e.isDirectory() ? `${e.name}/` : e.name }))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    for (const { e } of keyed) {
-      const rel = dirRel ? `${dirRel}/${e.name}` : e.name;
+    // Files are stat'ed STAT_AHEAD at a time ahead of the one being yielded (in order), so a
+    // listing of many files waits for the disk once per window, not once per file.
+    const relOf = (name: string) => (dirRel ? `${dirRel}/${name}` : name);
+    const stats: (Promise<Stats | null> | undefined)[] = new Array(keyed.length);
+    let launched = 0;
+    const launchUpTo = (limit: number) => {
+      for (; launched < Math.min(limit, keyed.length); launched++) {
+        const { e } = keyed[launched]!;
+        const rel = relOf(e.name);
+        if (!e.isFile() || (startAfter !== undefined && rel <= startAfter)) continue;
+        const p = statOrNull(this.abs(rel), rel);
+        p.catch(() => undefined); // raised when its turn comes
+        stats[launched] = p;
+      }
+    };
+    for (let i = 0; i < keyed.length; i++) {
+      const { e } = keyed[i]!;
+      const rel = relOf(e.name);
       if (e.isDirectory()) {
         const dirPrefix = `${rel}/`;
         // Skip a directory whose every path sorts at or before startAfter.
@@ -140,32 +156,31 @@ export class LocalObjectStore implements ObjectStore {
           continue;
         yield* this.walk(rel, '', startAfter);
       } else if (e.isFile()) {
-        if (startAfter !== undefined && rel <= startAfter) continue;
-        let st;
-        try {
-          st = await fs.stat(this.abs(rel));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted while listing
-          throw mapError(err, rel);
-        }
+        launchUpTo(i + STAT_AHEAD);
+        const pending = stats[i];
+        if (!pending) continue; // at or before startAfter
+        stats[i] = undefined;
+        const st = await pending;
+        if (!st) continue;
         yield { path: rel, size: st.size, lastModified: st.mtimeMs, etag: `${st.mtimeMs}-${st.size}` };
       }
     }
   }
 
   async deleteMany(paths: readonly string[]): Promise<void> {
-    const concurrency = 32;
-    for (let i = 0; i < paths.length; i += concurrency) {
-      await Promise.all(
-        paths.slice(i, i + concurrency).map(async (p) => {
-          try {
-            await fs.unlink(this.abs(p));
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw mapError(err, p);
-          }
-        }),
-      );
-    }
+    // A pool of DELETE_CONCURRENCY unlinks in flight (no barrier between batches).
+    let next = 0;
+    const worker = async () => {
+      while (next < paths.length) {
+        const p = paths[next++]!;
+        try {
+          await fs.unlink(this.abs(p));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw mapError(err, p);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, paths.length) }, worker));
   }
 
   private async writeTemp(target: string, data: Uint8Array): Promise<string> {
@@ -182,6 +197,24 @@ export class LocalObjectStore implements ObjectStore {
 }
 
 const TEMP_SUFFIX = '.lakehouse-tmp';
+/**
+ * `stat` through the callback API (cheaper per call than fs/promises, which matters when listing
+ * thousands of files); null when the file was deleted while listing.
+ */
+function statOrNull(abs: string, rel: string): Promise<Stats | null> {
+  return new Promise((resolve, reject) =>
+    statCallback(abs, (err, st) => {
+      if (!err) resolve(st);
+      else if (err.code === 'ENOENT') resolve(null);
+      else reject(mapError(err, rel));
+    }),
+  );
+}
+
+/** stat calls in flight ahead of the file a listing yields. */
+const STAT_AHEAD = 64;
+/** unlink calls in flight in `deleteMany`. */
+const DELETE_CONCURRENCY = 64;
 
 function tempName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${randomUUID()}${TEMP_SUFFIX}`);
