@@ -149,6 +149,8 @@ export interface OptimizeMetrics {
   preserveInsertionOrder: boolean;
   /** Rows read and written (equal unless a bug). */
   numRowsRewritten: number;
+  /** Concurrent commits our commits lost a race to and were checked against (no conflict). */
+  numConflictsResolved: number;
   /** Commits that lost a race beyond the transaction's retries and were rebased. */
   numRebases: number;
   /** Bins dropped because a concurrent commit removed one of their files. */
@@ -505,6 +507,7 @@ export async function optimize(store: ObjectStore, options: OptimizeOptions = {}
     totalFilesSkipped: plan.totalFilesSkipped,
     preserveInsertionOrder: false,
     numRowsRewritten: 0,
+    numConflictsResolved: 0,
     numRebases: 0,
     numBinsDropped: 0,
     executionTimeMs: 0,
@@ -564,6 +567,7 @@ export async function optimize(store: ObjectStore, options: OptimizeOptions = {}
       try {
         const r = await tx.commit();
         metrics.commits.push(r.version);
+        metrics.numConflictsResolved += r.conflictsResolved;
         metrics.version = r.version;
         for (const f of inputs) removed.push(f.size);
         for (const a of outputs) added.push(a.size);
