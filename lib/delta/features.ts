@@ -239,3 +239,63 @@ export function protocolFor(features: Iterable<string>): ProtocolAction {
   }
   return { minReaderVersion: 1, minWriterVersion: 7, writerFeatures: list.sort() };
 }
+
+/**
+ * The table features a table's metadata needs from its protocol: `timestampNtz` for
+ * timestamp_ntz columns, `columnMapping` for mode name/id, `deletionVectors`,
+ * `inCommitTimestamp`, `changeDataFeed`, `appendOnly`, `checkConstraints`, `invariants` when the
+ * matching property, constraint or column metadata is present.
+ */
+export function requiredFeatures(metadata: MetadataAction): Set<string> {
+  const config = metadata.configuration ?? {};
+  const out = new Set<string>();
+  const schema = parseSchema(metadata.schemaString);
+  if (typeNamesIn(schema).has('timestamp_ntz')) out.add('timestampNtz');
+  const mode = config['delta.columnMapping.mode'];
+  if (mode === 'name' || mode === 'id') out.add('columnMapping');
+  if (config['delta.enableDeletionVectors'] === 'true') out.add('deletionVectors');
+  if (config['delta.enableInCommitTimestamps'] === 'true') out.add('inCommitTimestamp');
+  if (config['delta.enableChangeDataFeed'] === 'true') out.add('changeDataFeed');
+  if (config['delta.appendOnly'] === 'true') out.add('appendOnly');
+  if (Object.keys(config).some((k) => k.startsWith('delta.constraints.'))) out.add('checkConstraints');
+  if (schemaHasMetadata(metadata, 'delta.invariants')) out.add('invariants');
+  return out;
+}
+
+function typeNamesIn(t: DeltaType, out = new Set<string>()): Set<string> {
+  if (typeof t === 'string') out.add(t);
+  else if (isStruct(t)) for (const f of t.fields) typeNamesIn(f.type, out);
+  else if (isArray(t)) typeNamesIn(t.elementType, out);
+  else if (isMap(t)) {
+    typeNamesIn(t.keyType, out);
+    typeNamesIn(t.valueType, out);
+  }
+  return out;
+}
+
+/**
+ * Rejects with INVALID_PROTOCOL naming each feature the metadata uses but the protocol does not
+ * support (a writer MUST NOT commit such a pair: older readers would misread the table).
+ */
+export function assertProtocolSupportsMetadata(protocol: ProtocolAction, metadata: MetadataAction): void {
+  const missing = [...requiredFeatures(metadata)].filter((f) => !supportsFeature(protocol, f));
+  if (missing.length > 0) {
+    throw new LakehouseError(
+      'INVALID_PROTOCOL',
+      `delta: the table's metadata needs feature${missing.length > 1 ? 's' : ''} ${missing.map((f) => `"${f}"`).join(', ')} ` +
+        `that its protocol (reader ${protocol.minReaderVersion}, writer ${protocol.minWriterVersion}) does not support; ` +
+        'commit a protocol that lists them',
+    );
+  }
+}
+
+/**
+ * The protocol for a new table with `metadata`: (1, 2) when it needs no table feature, else the
+ * table-features protocol listing what it needs (plus appendOnly and invariants, which (1, 2) implies).
+ */
+export function protocolForMetadata(metadata: MetadataAction): ProtocolAction {
+  const needed = requiredFeatures(metadata);
+  const beyondLegacy = [...needed].filter((f) => f !== 'appendOnly' && f !== 'invariants');
+  if (beyondLegacy.length === 0) return { minReaderVersion: 1, minWriterVersion: 2 };
+  return protocolFor([...needed, 'appendOnly', 'invariants']);
+}

@@ -12,7 +12,12 @@ import {
 } from './actions.js';
 import { writeCheckpoint, type CheckpointResult } from './checkpoint-write.js';
 import { checkConflicts, type IsolationLevel, type TransactionFootprint } from './conflict.js';
-import { assertWritable, inCommitTimestampsEnabled } from './features.js';
+import {
+  assertProtocolSupportsMetadata,
+  assertWritable,
+  inCommitTimestampsEnabled,
+  protocolForMetadata,
+} from './features.js';
 import { cleanupExpiredLogs } from './log-cleanup.js';
 import { LOG_DIR, commitPath, padVersion, parseLogPath } from './log-path.js';
 import { checkpointInterval, tableProperty } from './properties.js';
@@ -136,7 +141,7 @@ export class Transaction {
       if (!newMetadata)
         throw new LakehouseError('INVALID_ARGUMENT', 'delta: creating a table needs a metaData action');
       parseSchema(newMetadata.schemaString);
-      newProtocol ??= { minReaderVersion: 1, minWriterVersion: 2 };
+      newProtocol ??= protocolForMetadata(newMetadata);
       if (!findLast(this.actions, 'protocol')) this.actions.unshift({ protocol: newProtocol });
     }
     const protocol = newProtocol ?? this.snapshot!.protocol;
@@ -147,6 +152,7 @@ export class Transaction {
         removesData: hasDataRemove,
       });
     assertWritable(protocol, metadata, { blindAppend: isBlindAppend, removesData: hasDataRemove });
+    if (newMetadata || newProtocol) assertProtocolSupportsMetadata(protocol, metadata);
     if (newMetadata) parseSchema(newMetadata.schemaString);
 
     const footprint: TransactionFootprint = {

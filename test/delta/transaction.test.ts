@@ -201,3 +201,29 @@ describe('Transaction', () => {
     );
   }, 300_000);
 });
+
+describe('protocol and metadata agree', () => {
+  test('a new table gets the features its metadata needs; a commit without them is refused', async () => {
+    const { store } = await tempStore();
+    const ntz = JSON.stringify({
+      type: 'struct',
+      fields: [{ name: 't', type: 'timestamp_ntz', nullable: true, metadata: {} }],
+    });
+    const snap = await createTable(store, {
+      schemaString: ntz,
+      configuration: { 'delta.enableDeletionVectors': 'true' },
+    });
+    expect(snap.protocol).toEqual({
+      minReaderVersion: 3,
+      minWriterVersion: 7,
+      readerFeatures: ['deletionVectors', 'timestampNtz'],
+      writerFeatures: ['appendOnly', 'deletionVectors', 'invariants', 'timestampNtz'],
+    });
+    const other = await tempStore();
+    await expect(
+      createTable(other.store, { schemaString: ntz }, { minReaderVersion: 1, minWriterVersion: 2 }),
+    ).rejects.toMatchObject({ code: 'INVALID_PROTOCOL', message: expect.stringContaining('"timestampNtz"') });
+    const plain = await createTable((await tempStore()).store);
+    expect(plain.protocol).toEqual({ minReaderVersion: 1, minWriterVersion: 2 });
+  });
+});
