@@ -5,6 +5,7 @@ import { register as ls } from './ls.js';
 import { register as maintenance } from './maintenance.js';
 import { register as optimize } from './optimize.js';
 import { register as read } from './read.js';
+import { register as reconcile } from './reconcile.js';
 import { register as validate } from './validate.js';
 import { register as write } from './write.js';
 
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   maintenance(program);
   ls(program);
   validate(program);
+  reconcile(program);
 }

@@ -1,0 +1,39 @@
+/**
+ * Reconciling LakeTable definitions with their Delta tables, shared by `lakehouse reconcile`,
+ * `lakehouse start` and the Kubernetes operator:
+ *
+ *     observeTable(store, …)  → TableState | null          (observe.ts: measured, no data read)
+ *     plan(desired, observed, now) → TablePlan              (plan.ts: pure, the rules)
+ *     executeAction(store, action, …) → ActionOutcome       (execute.ts: one operation each)
+ *     reconcileTable(table, options) → TableReport          (all three, never throws)
+ *     reconcileAll(dir, options) → ReconcileSummary          (a folder, bounded concurrency)
+ */
+export { observeTable, type TableState, type ObserveOptions } from './observe.js';
+export { diffSchemas, type SchemaChange, type SchemaDiff } from './schema-diff.js';
+export {
+  plan,
+  windowState,
+  formatTime,
+  type TablePlan,
+  type PlannedAction,
+  type ActionKind,
+  type MaintenanceKind,
+  type Refusal,
+  type NotDue,
+} from './plan.js';
+export { executeAction, upgradedProtocol, type ActionOutcome } from './execute.js';
+export { compactTable, type CompactionRequest, type CompactionResult } from './compaction.js';
+export {
+  reconcileTable,
+  reconcileAll,
+  hasProblems,
+  type TableReport,
+  type TableMeasures,
+  type ActionReport,
+  type NextMaintenance,
+  type ReconcileOutcome,
+  type ReconcileTableOptions,
+  type ReconcileAllOptions,
+  type ReconcileSummary,
+} from './reconcile.js';
+export { formatTableReport, formatSummary, formatBytes } from './report.js';
