@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Snapshot } from '../lib/delta/snapshot.js';
 import { writeCheckpoint } from '../lib/delta/checkpoint-write.js';
 import { readParquetInput } from '../lib/data/input.js';
+import { optimize } from '../lib/ops/optimize.js';
 import { scanTable } from '../lib/ops/scan.js';
 import { vacuum } from '../lib/ops/vacuum.js';
 import { writeTable } from '../lib/ops/write.js';
@@ -83,6 +84,11 @@ const scenarios: Record<string, (fx: Fixture, store: ObjectStore) => Promise<Out
   'scan-full': async (_fx, store) => {
     const { seconds, value: rows } = await timed(() => countScan(store));
     return { seconds, result: { rows } };
+  },
+  optimize: async (_fx, store) => {
+    const { seconds, value: metrics } = await timed(() => optimize(store));
+    const files = (await Snapshot.load(store)).numFiles;
+    return { seconds, result: { rows: await countRows(store), files, removed: metrics.numFilesRemoved } };
   },
   vacuum: async (_fx, store) => {
     const { seconds, value: metrics } = await timed(() => vacuum(store, { retentionHours: 0, force: true }));
