@@ -55,16 +55,29 @@ interface Listed {
   sawAnything: boolean;
   /** The first gap between commit files not covered by a checkpoint. */
   gap: { after: number; next: number } | null;
+  /** Checkpoints seen with parts missing (ignored, as the protocol requires), for messages. */
+  incomplete: string[];
 }
 
 async function listFrom(store: ObjectStore, from: number, target: number | undefined): Promise<Listed> {
-  const out: Listed = { checkpoint: null, commits: [], latestCommit: null, sawAnything: false, gap: null };
+  const out: Listed = {
+    checkpoint: null,
+    commits: [],
+    latestCommit: null,
+    sawAnything: false,
+    gap: null,
+    incomplete: [],
+  };
   let groupVersion = -1;
   let group: CheckpointFile[] = [];
   const completeVersions = new Set<number>();
   let prevCommit = -1;
   const flush = () => {
     const cp = completeCheckpoint(group);
+    if (!cp && group.length > 0) {
+      const g = group[0];
+      out.incomplete.push(`${padVersion(g.version)}.checkpoint (${group.length} of ${g.parts} parts)`);
+    }
     if (cp) {
       completeVersions.add(cp.version);
       if (target === undefined || cp.version <= target) {
@@ -156,7 +169,7 @@ async function finish(store: ObjectStore, listed: Listed, target: number | undef
   let expected = checkpoint ? checkpoint.version + 1 : 0;
   if (!checkpoint && (commits.length === 0 || commits[0].version !== 0)) {
     // No checkpoint and the first commits are gone: this version cannot be reconstructed.
-    throw await versionNotFound(store, version);
+    throw await versionNotFound(store, version, listed.incomplete);
   }
   for (const c of commits) {
     if (c.version !== expected) {
@@ -209,13 +222,18 @@ export async function availableVersions(
   return earliest < 0 ? null : { earliest, latest };
 }
 
-async function versionNotFound(store: ObjectStore, version: number): Promise<LakehouseError> {
+async function versionNotFound(
+  store: ObjectStore,
+  version: number,
+  incomplete: string[] = [],
+): Promise<LakehouseError> {
   const range = await availableVersions(store);
   const remain = range
     ? `versions ${range.earliest} to ${range.latest} remain`
-    : 'no version can be reconstructed (no commit 0 and no checkpoint)';
+    : 'no version can be reconstructed (no commit 0 and no complete checkpoint)';
+  const parts = incomplete.length > 0 ? `; incomplete checkpoint ignored: ${incomplete.join(', ')}` : '';
   return new LakehouseError(
     'VERSION_NOT_FOUND',
-    `delta: version ${version} of ${store.root} is not available: ${remain}`,
+    `delta: version ${version} of ${store.root} is not available: ${remain}${parts}`,
   );
 }

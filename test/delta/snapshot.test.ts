@@ -1,4 +1,4 @@
-import { rm, writeFile, utimes } from 'node:fs/promises';
+import { rename, rm, writeFile, utimes } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   Snapshot,
@@ -121,6 +121,27 @@ describe('Snapshot', () => {
     await expect(Snapshot.load(store)).rejects.toThrow(
       /^delta: 00000000000000000001\.checkpoint\.parquet: not a readable Parquet file/,
     );
+  });
+
+  test('a multi-part checkpoint missing a part, with older commits cleaned up, is named', async () => {
+    const { dir, store } = await tempStore();
+    await createTable(store);
+    await append(store, 'a');
+    await append(store, 'b');
+    const cp = path.join(dir, '_delta_log/00000000000000000002.checkpoint.parquet');
+    await writeCheckpoint(store, await Snapshot.load(store));
+    await rename(
+      cp,
+      path.join(dir, '_delta_log/00000000000000000002.checkpoint.0000000001.0000000002.parquet'),
+    );
+    await rm(path.join(dir, commitPath(0)));
+    await rm(path.join(dir, commitPath(1)));
+    await expect(Snapshot.load(store)).rejects.toMatchObject({
+      code: 'VERSION_NOT_FOUND',
+      message: expect.stringContaining(
+        'incomplete checkpoint ignored: 00000000000000000002.checkpoint (1 of 2 parts)',
+      ),
+    });
   });
 
   test('a missing table and a gap in the log are clear errors', async () => {
