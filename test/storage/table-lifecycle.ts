@@ -5,6 +5,7 @@ import { Snapshot } from '../../lib/delta/index.js';
 import { openStore, type ObjectStore, type StorageOptions } from '../../lib/storage/index.js';
 import { checkpoint } from '../../lib/ops/checkpoint.js';
 import { createTable, resolveSchema } from '../../lib/ops/create.js';
+import { optimize } from '../../lib/ops/optimize.js';
 import { restore } from '../../lib/ops/restore.js';
 import { scanTable, type ScanOptions } from '../../lib/ops/scan.js';
 import { vacuum } from '../../lib/ops/vacuum.js';
@@ -38,13 +39,13 @@ async function exists(store: ObjectStore, path: string): Promise<boolean> {
 
 /**
  * The whole life of a table on one store, through the table operations: create, append,
- * overwrite, time travel, checkpoint, vacuum, restore.
+ * overwrite, time travel, checkpoint, optimize, vacuum, restore.
  */
 export function tableLifecycleTest(
   name: string,
   target: () => { uri: string; options: StorageOptions },
 ): void {
-  test(`${name}: create, append, overwrite, time travel, checkpoint, vacuum, restore`, async () => {
+  test(`${name}: create, append, overwrite, time travel, checkpoint, optimize, vacuum, restore`, async () => {
     const { uri, options } = target();
     const store = await openStore(uri, options);
     try {
@@ -79,20 +80,35 @@ export function tableLifecycleTest(
       expect(fromCheckpoint.logSegment.checkpoint?.version).toBe(3);
       expect(await rows(store)).toEqual(expected([10, 11]));
 
+      // Optimize: the two small files become one, the rows stay.
       expect((await writeTable(store, batch([12]))).version).toBe(4);
-
-      // Vacuum with zero retention removes the files versions 1-2 wrote; the current rows stay.
-      const before = Snapshot.load(store, { version: 2 });
-      const oldFiles = (await before).activeFiles().map((a) => decodeURIComponent(a.path));
-      const vac = await vacuum(store, { retentionHours: 0, force: true });
-      expect(vac.deletedPaths.sort()).toEqual(oldFiles.sort());
-      for (const f of oldFiles) expect(await exists(store, f)).toBe(false);
+      expect((await Snapshot.load(store)).numFiles).toBe(2);
+      const opt = await optimize(store);
+      expect(opt).toMatchObject({ version: 5, numFilesRemoved: 2, numFilesAdded: 1 });
+      expect((await Snapshot.load(store)).numFiles).toBe(1);
       expect(await rows(store)).toEqual(expected([10, 11, 12]));
 
-      // Restore to version 3: the append of version 4 is undone, as a new commit.
-      const restored = await restore(store, { version: 3 });
-      expect(restored.version).toBe(7); // vacuum wrote VACUUM START and END commits (5, 6)
-      expect(await rows(store)).toEqual(expected([10, 11]));
+      // Vacuum with zero retention deletes every data file no longer referenced; rows stay.
+      const active = new Set(
+        (await Snapshot.load(store)).activeFiles().map((a) => decodeURIComponent(a.path)),
+      );
+      const unreferenced: string[] = [];
+      for await (const m of store.list('')) {
+        if (!m.path.startsWith('_delta_log/') && !active.has(m.path)) unreferenced.push(m.path);
+      }
+      expect(unreferenced).toHaveLength(4); // versions 1, 2, 3 and 4 each wrote one
+      const vac = await vacuum(store, { retentionHours: 0, force: true });
+      expect(vac.deletedPaths.sort()).toEqual(unreferenced.sort());
+      for (const f of unreferenced) expect(await exists(store, f)).toBe(false);
+      expect(await rows(store)).toEqual(expected([10, 11, 12]));
+      expect(await rows(store, { version: 1 }).catch((e: { code?: string }) => e.code)).toBe('NOT_FOUND');
+
+      // Restore to the optimized version 5: a later append is undone, as a new commit.
+      const appended = await writeTable(store, batch([13]));
+      expect(await rows(store)).toEqual(expected([10, 11, 12, 13]));
+      const restored = await restore(store, { version: 5 });
+      expect(restored.version).toBe(appended.version + 1);
+      expect(await rows(store)).toEqual(expected([10, 11, 12]));
     } finally {
       await store.close?.();
     }
