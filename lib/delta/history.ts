@@ -118,37 +118,68 @@ export function toEpochMillis(ts: Date | number | string): number {
  * The version that was current at `timestamp`: the newest commit whose timestamp is at or before
  * it (the latest version when the timestamp is after the last commit, as delta-rs does).
  * VERSION_NOT_FOUND when the timestamp is before the oldest commit that remains.
+ *
+ * With in-commit timestamps ("Recommendations for Readers of Tables with In-Commit Timestamps"):
+ * a timestamp at or after the first in-commit timestamp only considers versions from the
+ * enablement on, found by binary search reading O(log n) commit headers; an earlier one only the
+ * versions before, by their (monotonized) file times.
  */
 export async function versionAtTimestamp(
   store: ObjectStore,
   timestamp: Date | number | string,
 ): Promise<number> {
   const ms = toEpochMillis(timestamp);
-  const commits = await commitTimestamps(store);
+  const commits = await listCommits(store);
   if (commits.length === 0) {
     throw new LakehouseError(
       'NOT_A_TABLE',
       `delta: ${store.root} is not a Delta table: no commits in ${LOG_DIR}/`,
     );
   }
-  let lo = 0;
-  let hi = commits.length - 1;
+  const cache = new Map<number, number | null>();
+  const ict = async (i: number): Promise<number | null> => {
+    if (!cache.has(i)) {
+      const info = await readCommitInfo(store, commits[i].path);
+      cache.set(i, typeof info?.inCommitTimestamp === 'number' ? info.inCommitTimestamp : null);
+    }
+    return cache.get(i)!;
+  };
+  // First index of the trailing run of commits with in-commit timestamps (commits.length: none).
+  let enabledFrom = commits.length;
+  if ((await ict(commits.length - 1)) !== null) {
+    let lo = 0;
+    let hi = commits.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((await ict(mid)) !== null) hi = mid;
+      else lo = mid + 1;
+    }
+    enabledFrom = lo;
+  }
   let found = -1;
-  // Timestamps are strictly increasing after monotonization: binary search.
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (commits[mid].timestamp <= ms) {
-      found = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
+  if (enabledFrom < commits.length && ms >= (await ict(enabledFrom))!) {
+    let lo = enabledFrom;
+    let hi = commits.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((await ict(mid))! <= ms) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+  } else {
+    const ts = commits.slice(0, enabledFrom).map((c) => c.lastModified);
+    for (let i = 1; i < ts.length; i++) if (ts[i] <= ts[i - 1]) ts[i] = ts[i - 1] + 1;
+    for (let i = 0; i < ts.length && ts[i] <= ms; i++) found = i;
   }
   if (found < 0) {
     const range = await availableVersions(store);
     const first = commits[0];
+    const firstTs = enabledFrom === 0 ? (await ict(0))! : first.lastModified;
     throw new LakehouseError(
       'VERSION_NOT_FOUND',
       `delta: no version of ${store.root} existed at ${new Date(ms).toISOString()}: the oldest commit that remains ` +
-        `is version ${first.version} at ${new Date(first.timestamp).toISOString()}` +
+        `is version ${first.version} at ${new Date(firstTs).toISOString()}` +
         (range ? ` (versions ${range.earliest} to ${range.latest} remain)` : ''),
     );
   }

@@ -230,6 +230,43 @@ describe('history and time travel by timestamp', () => {
     expect(await versionAtTimestamp(store, s.inCommitTimestamp! - 1)).toBe(0);
   });
 
+  test('a table that enabled in-commit timestamps later: file times before, ICT after', async () => {
+    const { dir, store } = await tempStore();
+    await createTable(store);
+    await append(store, 'a');
+    const past = Date.parse('2020-01-01T00:00:00Z');
+    for (let v = 0; v <= 1; v++)
+      await utimes(path.join(dir, commitPath(v)), new Date(past + v * 1000), new Date(past + v * 1000));
+    const s1 = await Snapshot.load(store);
+    const enable = new Transaction(store, s1, { operation: 'SET TBLPROPERTIES' });
+    enable.addActions([
+      {
+        protocol: {
+          minReaderVersion: 1,
+          minWriterVersion: 7,
+          writerFeatures: ['appendOnly', 'invariants', 'inCommitTimestamp'],
+        },
+      },
+      {
+        metaData: {
+          ...s1.metadata,
+          configuration: {
+            'delta.enableInCommitTimestamps': 'true',
+            'delta.inCommitTimestampEnablementVersion': '2',
+          },
+        },
+      },
+    ]);
+    await enable.commit();
+    await append(store, 'b');
+    const s3 = await Snapshot.load(store);
+    expect(s3.inCommitTimestamp).toBeDefined();
+    expect(await versionAtTimestamp(store, past + 500)).toBe(0);
+    expect(await versionAtTimestamp(store, past + 1500)).toBe(1);
+    expect(await versionAtTimestamp(store, s3.inCommitTimestamp!)).toBe(3);
+    expect(await versionAtTimestamp(store, s3.inCommitTimestamp! - 1)).toBe(2);
+  });
+
   test('unused helper add() builds valid actions', () => {
     expect(add('x').dataChange).toBe(true);
   });
