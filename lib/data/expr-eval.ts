@@ -350,19 +350,22 @@ function statValue(v: unknown, kind: ColumnKind): Value | undefined {
   if (v === null || v === undefined) return undefined;
   const t = kind.type;
   if (typeof t !== 'string') return undefined;
-  if (parseDecimal(t)) {
-    if (typeof v !== 'number' && typeof v !== 'string') return undefined;
-    const text = String(v);
-    if (typeof v === 'number' && text.replace(/[^0-9]/g, '').replace(/^0+/, '').length > 15) return undefined;
-    return parseDecimalText(text, kind.scale);
+  const dec = parseDecimal(t);
+  if (dec) {
+    // JSON numbers are doubles: beyond 15 significant digits the bound may have been rounded
+    // the wrong way, so such statistics are not used.
+    if (dec[0] > 15 || (typeof v !== 'number' && typeof v !== 'string')) return undefined;
+    return parseDecimalText(String(v), kind.scale);
   }
   switch (t) {
     case 'byte':
     case 'short':
     case 'integer':
-    case 'float':
     case 'double':
       return typeof v === 'number' ? v : undefined;
+    case 'float':
+      // Writers print the shortest text of the float32 (0.1 for 0.100000001490116…): recover it.
+      return typeof v === 'number' ? Math.fround(v) : undefined;
     case 'long':
       return typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : undefined;
     case 'string':
@@ -432,9 +435,11 @@ function resolveFileColumn(path: string[], table: TableColumns, file: FileInfo):
   const lo = statValue(statAt(stats.minValues as Record<string, unknown>, physical), kind);
   const hi = statValue(statAt(stats.maxValues as Record<string, unknown>, physical), kind);
   if (lo !== undefined && hi !== undefined) {
-    out.min = lo;
-    // Timestamp statistics are kept at millisecond precision (Spark truncates the maximum).
-    out.max = kind.type === 'timestamp' || kind.type === 'timestamp_ntz' ? (hi as bigint) + 999n : hi;
+    // Timestamp statistics are kept at millisecond precision: Spark truncates, some delta-rs
+    // versions round to the nearest millisecond; widen both bounds by a millisecond.
+    const ts = kind.type === 'timestamp' || kind.type === 'timestamp_ntz';
+    out.min = ts ? (lo as bigint) - 1000n : lo;
+    out.max = ts ? (hi as bigint) + 1000n : hi;
   }
   return out;
 }

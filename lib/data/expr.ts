@@ -163,6 +163,9 @@ export function parseFilter(text: string): Expr {
   const parseColumn = (): string[] | undefined => {
     const tok = peek();
     if (tok.t !== 'ident' || (!tok.quoted && KEYWORDS.has(tok.v.toLowerCase()))) return undefined;
+    // DATE '2026-01-01' is a literal; a column named date is not followed by a string.
+    if (!tok.quoted && /^(date|timestamp|timestamp_ntz)$/i.test(tok.v) && tokens[k + 1]?.t === 'string')
+      return undefined;
     const parts = [tok.v];
     k++;
     while (isOp(peek(), '.') && tokens[k + 1]?.t === 'ident') {
@@ -297,10 +300,14 @@ export function referencedColumns(e: Expr, out: string[][] = []): string[][] {
   return out;
 }
 
+/** A column name as filter text: bare when it can be, else in backquotes. */
+export function quoteColumn(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !KEYWORDS.has(name.toLowerCase()) ? name : `\`${name}\``;
+}
+
 /** Render an expression back to filter text (for commit parameters and messages). */
 export function formatFilter(e: Expr): string {
-  const col = (c: string[]): string =>
-    c.map((p) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(p) ? p : `\`${p}\``)).join('.');
+  const col = (c: string[]): string => c.map(quoteColumn).join('.');
   const lit = (l: Literal): string =>
     l.kind === 'number'
       ? l.text
