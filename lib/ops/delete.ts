@@ -12,7 +12,8 @@ import { removeMatchingRows } from './rewrite.js';
  * DELETE: remove the rows for which a predicate is true (every row without one).
  *
  * Safety rules:
- * - Files the predicate provably covers (by partition values or statistics) are removed whole;
+ * - Files the predicate provably covers (by partition values; statistics are never trusted to
+ *   delete rows) are removed whole;
  *   files it provably misses are not touched; the others are rewritten without the matching rows
  *   (copy-on-write; rows where the predicate is null are kept, as in SQL) — or, on tables with
  *   deletion vectors enabled (`delta.enableDeletionVectors=true` and the feature in the

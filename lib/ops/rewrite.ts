@@ -16,8 +16,14 @@ import {
 import type { Snapshot } from '../delta/snapshot.js';
 import { rootPathOf } from '../delta/snapshot.js';
 import { takeBatch } from '../data/arrow-build.js';
-import type { Expr } from '../data/expr.js';
-import { coversFile, evaluateBatch, mightMatch, parseStats } from '../data/expr-eval.js';
+import { type Expr, referencedColumns } from '../data/expr.js';
+import {
+  coversFile,
+  evaluateBatch,
+  mightMatch,
+  onlyPartitionColumns,
+  parseStats,
+} from '../data/expr-eval.js';
 import { ParquetSource } from '../data/parquet-io.js';
 import { addFilePath, readDataFile, readDataFileWithPositions, type TableLayout } from '../data/reader.js';
 import { DataFileWriter, type DataWriterOptions } from '../data/writer.js';
@@ -27,8 +33,8 @@ import type { ObjectStore } from '../storage/object-store.js';
  * Removing the rows a predicate matches from the active files of a snapshot — the shared core of
  * DELETE and of overwrite with `replaceWhere`.
  *
- * - A file whose partition values or statistics prove every row matches is removed whole,
- *   unread.
+ * - A file whose partition values prove every row matches is removed whole, unread (only for
+ *   predicates on partition columns alone: statistics are never trusted to delete rows).
  * - A file that provably has no match is left alone, unread.
  * - Any other file is read (deletion vector applied); if some row matches, the file is removed
  *   and its other rows (those for which the predicate is false or null) are written to new
@@ -109,8 +115,13 @@ export async function removeMatchingRows(
     filesSkipped: 0,
   };
   const now = Date.now();
+  // Whole files are dropped unread only on partition values, which are exact. Statistics could
+  // prove it too, but a wrong statistic (some writers' are) would then delete rows that do not
+  // match; Spark takes the same line.
+  const partitionOnly =
+    !!predicate && onlyPartitionColumns(referencedColumns(predicate), snapshot.partitionColumns);
   for (const add of snapshot.activeFiles()) {
-    if (!predicate || coversFile(predicate, add, table)) {
+    if (!predicate || (partitionOnly && coversFile(predicate, add, table))) {
       result.numDeletedRows += await liveRows(store, layout, add);
       result.removes.push(removeFor(add, { deletionTimestamp: now }));
       result.readFiles.push(add.path);
