@@ -1,4 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { isLakehouseError } from '../../lib/errors.js';
 import { LocalObjectStore } from '../../lib/storage/local.js';
@@ -6,8 +8,10 @@ import {
   Snapshot,
   availableVersions,
   dataFilePath,
+  parseLogPath,
   parseSchema,
   readDeletionVector,
+  writeCheckpoint,
   type StructType,
 } from '../../lib/delta/index.js';
 import { runPeer, type PeerRequest, type PeerResult } from './peer-batch.js';
@@ -186,6 +190,59 @@ if (tables.length === 0) {
       }
       expect(problems).toEqual([]);
     });
+
+    test('delta-rs reads our checkpoint of every table it reads, with the earlier commits deleted', async () => {
+      const cases: { table: string; copy: string; version: number; files: string[] }[] = [];
+      for (const t of tables) {
+        const k = key(t, undefined);
+        const p = peer.get(k)!;
+        if (!mine.get(k)!.ok || !p.ok || p.engine !== 'delta-rs') continue;
+        const copy = await mkdtemp(path.join(tmpdir(), 'lk-golden-cp-'));
+        await cp(path.join(t, '_delta_log'), path.join(copy, '_delta_log'), { recursive: true });
+        const store = new LocalObjectStore(copy);
+        const snap = await Snapshot.load(store);
+        await writeCheckpoint(store, snap);
+        for (const name of await readdir(path.join(copy, '_delta_log'))) {
+          const f = parseLogPath(`_delta_log/${name}`);
+          if (f && f.version < snap.version) await rm(path.join(copy, '_delta_log', name), { force: true });
+        }
+        const again = await Snapshot.load(store);
+        expect({
+          table: rel(t),
+          files: again
+            .activeFiles()
+            .map((a) => dataFilePath(a.path))
+            .sort(),
+        }).toEqual({
+          table: rel(t),
+          files: mine.get(k)!.files,
+        });
+        cases.push({ table: t, copy, version: snap.version, files: mine.get(k)!.files! });
+      }
+      const results = await runPeer(
+        'delta-rs',
+        cases.map((c) => ({ op: 'files', table: c.copy })),
+      );
+      const problems: string[] = [];
+      cases.forEach((c, i) => {
+        const r = results[i];
+        if (!r.ok)
+          problems.push(`${rel(c.table)}: delta-rs fails on our checkpoint: ${r.error.slice(0, 300)}`);
+        else {
+          const files = (r.files as string[]).map((f) =>
+            f.startsWith('file:') ? f.replace(/^file:\/*/, '/') : f,
+          );
+          if (r.version !== c.version || JSON.stringify(files) !== JSON.stringify(c.files)) {
+            problems.push(
+              `${rel(c.table)}: delta-rs sees v${r.version} ${JSON.stringify(files)}, we wrote v${c.version} ${JSON.stringify(c.files)}`,
+            );
+          }
+        }
+      });
+      for (const c of cases) await rm(c.copy, { recursive: true, force: true });
+      expect(problems).toEqual([]);
+      expect(cases.length).toBeGreaterThan(100);
+    }, 600_000);
 
     test('every deletion vector of every readable table decodes to its cardinality', async () => {
       let checked = 0;
