@@ -311,7 +311,7 @@ function planMaintenance(
       notDue.push({
         kind: 'compaction',
         reason:
-          `${smallText} (share ${ratio.toFixed(2)}); due at ${c.smallFileCount} small files or a share of ${c.smallFileRatio}` +
+          `${o.files === 0 ? 'no data files yet' : `${smallText} (share ${ratio.toFixed(2)})`}; due at ${c.smallFileCount} small files or a share of ${c.smallFileRatio}` +
           (scheduledAt !== null ? `, or at the scheduled run "${c.schedule}"` : ''),
         at: scheduledAt,
         waitingForWindow: false,

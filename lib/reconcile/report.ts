@@ -85,7 +85,7 @@ export function formatSummary(s: ReconcileSummary): string {
   if (c.unchanged === s.tables) {
     const waiting = s.reports.some((r) => r.next.some((n) => n.waitingForWindow));
     return (
-      `Nothing to do: all ${plural(s.tables, 'table')} match their definitions and no maintenance is due` +
+      `Nothing to do: ${s.tables === 1 ? 'the table matches its definition' : `all ${plural(s.tables, 'table')} match their definitions`} and no maintenance is due` +
       `${waiting ? ' (or it waits for its maintenance window)' : ''} (${secs} s).${wake}`
     );
   }

@@ -30,11 +30,11 @@ const DAY = 86_400_000;
 
 /** How many appends of how many rows one run writes to each example table. */
 export const SAMPLE_VOLUME: Readonly<Record<string, { appends: number; rows: number }>> = {
-  'raw-order-fallouts': { appends: 36, rows: 3000 },
-  'order-features': { appends: 36, rows: 3000 },
-  'fallout-predictions': { appends: 24, rows: 2500 },
+  'raw-order-fallouts': { appends: 30, rows: 3000 },
+  'order-features': { appends: 30, rows: 3000 },
+  'fallout-predictions': { appends: 20, rows: 2500 },
   'model-registry': { appends: 2, rows: 2 },
-  'scoring-session-cache': { appends: 12, rows: 500 },
+  'scoring-session-cache': { appends: 10, rows: 500 },
 };
 
 /** What one table received. */
@@ -110,8 +110,15 @@ const CATEGORIES = ['electronics', 'home', 'fashion', 'beauty', 'toys', 'grocery
 const CUSTOMERS = 40_000;
 const MODEL = 'fallout-gbm';
 
+const dayNames = new Map<number, string>();
 function isoDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  const day = Math.floor(ms / DAY);
+  let name = dayNames.get(day);
+  if (name === undefined) {
+    name = new Date(day * DAY).toISOString().slice(0, 10);
+    dayNames.set(day, name);
+  }
+  return name;
 }
 
 function money(x: number): string {

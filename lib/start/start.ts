@@ -81,7 +81,7 @@ export async function runStart(options: StartOptions = {}): Promise<StartResult>
     modelsRoot: roots.default?.models,
     onTable: (w) =>
       print(
-        `   ${w.table.padEnd(22)} +${w.rows.toLocaleString('en-US').padStart(7)} rows in ${String(w.appends).padStart(2)} appends -> ${String(w.files).padStart(3)} new files (${formatBytes(w.bytes)}), version ${w.version}, days ${w.days[0]}..${w.days[1]}`,
+        `   ${w.table.padEnd(22)} ${`+${w.rows.toLocaleString('en-US')}`.padStart(8)} rows in ${String(w.appends).padStart(2)} appends -> ${String(w.files).padStart(3)} new files (${formatBytes(w.bytes)}), version ${w.version}, days ${w.days[0]}..${w.days[1]}`,
       ),
   });
   for (const t of targets) await t.store.close?.();
