@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as create } from './create.js';
 import { register as deleteCommand } from './delete.js';
+import { register as health } from './health.js';
 import { register as ls } from './ls.js';
 import { register as maintenance } from './maintenance.js';
 import { register as optimize } from './optimize.js';
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
   deleteCommand(program);
   optimize(program);
   maintenance(program);
+  health(program);
   ls(program);
   validate(program);
   reconcile(program);
