@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LakehouseError, isLakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { bytesEqual } from '../storage/retry.js';
 import {
   canonicalPath,
   serializeActions,
@@ -207,6 +208,13 @@ export class Transaction {
         await this.store.putIfAbsent(commitPath(version), bytes);
         break;
       } catch (err) {
+        // An answer lost after the put landed: the commit is ours if the file holds our bytes
+        // (txnId makes them unique), else the outcome stays unknown and the error says so.
+        if (
+          isLakehouseError(err, 'STORAGE_TRANSIENT') &&
+          (await holdsBytes(this.store, commitPath(version), bytes))
+        )
+          break;
         if (!isLakehouseError(err, 'FILE_ALREADY_EXISTS')) throw err;
       }
       if (!this.snapshot) {
@@ -294,6 +302,15 @@ function defaultMetrics(actions: Action[]): Record<string, string> {
     numRemovedFiles: String(removed),
     numRemovedBytes: String(removedBytes),
   };
+}
+
+/** True when `path` exists with exactly `bytes`; false when it is missing or unreadable. */
+async function holdsBytes(store: ObjectStore, path: string, bytes: Uint8Array): Promise<boolean> {
+  try {
+    return bytesEqual(await store.get(path), bytes);
+  } catch {
+    return false;
+  }
 }
 
 async function listCommitsFrom(
