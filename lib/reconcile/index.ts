@@ -7,6 +7,7 @@
  *     executeAction(store, action, …) → ActionOutcome       (execute.ts: one operation each)
  *     reconcileTable(table, options) → TableReport          (all three, never throws)
  *     reconcileAll(dir, options) → ReconcileSummary          (a folder, bounded concurrency)
+ *     statusOf(report) → LakeTable status fields            (status.ts: for the operator)
  */
 export { observeTable, type TableState, type ObserveOptions } from './observe.js';
 export { diffSchemas, type SchemaChange, type SchemaDiff } from './schema-diff.js';
@@ -37,3 +38,4 @@ export {
   type ReconcileSummary,
 } from './reconcile.js';
 export { formatTableReport, formatSummary, formatBytes } from './report.js';
+export { statusOf } from './status.js';

@@ -86,13 +86,18 @@ export async function observeTable(store: ObjectStore, options: ObserveOptions):
   let lastVacuumTime: number | null = null;
   let historyFrom = snap.timestamp;
   // Newest first; stop as soon as both are known, so a long history costs little.
-  for await (const entry of history(store, { limit: options.historyLimit ?? 1000 })) {
-    historyFrom = entry.timestamp;
-    const op = entry.commitInfo?.operation;
-    if (lastCompactionTime === null && op === 'OPTIMIZE') lastCompactionTime = entry.timestamp;
-    if (lastVacuumTime === null && (op === 'VACUUM END' || op === 'VACUUM START'))
-      lastVacuumTime = entry.timestamp;
-    if (lastCompactionTime !== null && lastVacuumTime !== null) break;
+  try {
+    for await (const entry of history(store, { limit: options.historyLimit ?? 1000 })) {
+      historyFrom = entry.timestamp;
+      const op = entry.commitInfo?.operation;
+      if (lastCompactionTime === null && op === 'OPTIMIZE') lastCompactionTime = entry.timestamp;
+      if (lastVacuumTime === null && (op === 'VACUUM END' || op === 'VACUUM START'))
+        lastVacuumTime = entry.timestamp;
+      if (lastCompactionTime !== null && lastVacuumTime !== null) break;
+    }
+  } catch (err) {
+    // Every commit file cleaned up behind a checkpoint: no history to read, the snapshot stands.
+    if (!isLakehouseError(err, 'NOT_A_TABLE')) throw err;
   }
   const cp = snap.logSegment.checkpoint;
   const created = snap.metadata.createdTime;

@@ -23,6 +23,7 @@ export interface TableMeasures {
   readonly files: number;
   readonly bytes: number;
   readonly smallFiles: number;
+  readonly commitsSinceCheckpoint: number;
 }
 
 export interface ActionReport {
@@ -37,6 +38,9 @@ export interface ActionReport {
   readonly version?: number;
   readonly metrics?: Readonly<Record<string, number | string | null>>;
   readonly error?: { readonly code: string; readonly message: string };
+  /** ISO-8601, for actions that ran (done, skipped or failed). */
+  readonly startTime?: string;
+  readonly completionTime?: string;
 }
 
 /** Maintenance after this reconcile: due now (waiting for nothing but the next pass) or why not yet. */
@@ -138,6 +142,7 @@ export async function reconcileTable(table: LakeTable, options: ReconcileTableOp
         reports.push({ kind: action.kind, reason: action.reason, status: 'not-run' });
         continue;
       }
+      const startTime = new Date().toISOString();
       try {
         const r = await executeAction(store, action, { tableName: name });
         reports.push({
@@ -147,10 +152,19 @@ export async function reconcileTable(table: LakeTable, options: ReconcileTableOp
           summary: r.summary,
           ...(r.version !== undefined ? { version: r.version } : {}),
           metrics: r.metrics,
+          startTime,
+          completionTime: new Date().toISOString(),
         });
       } catch (err) {
         failure = errorOf(err);
-        reports.push({ kind: action.kind, reason: action.reason, status: 'failed', error: failure });
+        reports.push({
+          kind: action.kind,
+          reason: action.reason,
+          status: 'failed',
+          error: failure,
+          startTime,
+          completionTime: new Date().toISOString(),
+        });
       }
     }
     const after = await observeTable(store, { minFileSizeBytes });
@@ -195,7 +209,15 @@ export async function reconcileTable(table: LakeTable, options: ReconcileTableOp
 }
 
 function measures(s: TableState | null): TableMeasures | null {
-  return s ? { version: s.version, files: s.files, bytes: s.bytes, smallFiles: s.smallFiles } : null;
+  return s
+    ? {
+        version: s.version,
+        files: s.files,
+        bytes: s.bytes,
+        smallFiles: s.smallFiles,
+        commitsSinceCheckpoint: s.commitsSinceCheckpoint,
+      }
+    : null;
 }
 
 function iso(ms: number | null): string | null {

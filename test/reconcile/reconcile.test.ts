@@ -17,9 +17,10 @@ import {
   formatSummary,
   reconcileAll,
   reconcileTable,
+  statusOf,
   type ReconcileSummary,
 } from '../../lib/reconcile/index.js';
-import { localStorageRoots, parseLakeTable } from '../../lib/spec/index.js';
+import { localStorageRoots, parseLakeTable, StatusSchema } from '../../lib/spec/index.js';
 import { LocalObjectStore } from '../../lib/storage/index.js';
 
 let tmp: string;
@@ -117,6 +118,18 @@ describe('reconcile on local disk', () => {
     expect(alpha.before).toMatchObject({ version: 6, files: 12, smallFiles: 12 });
     expect(alpha.after).toMatchObject({ version: 7, files: 2, smallFiles: 2 });
     expect(alpha.next.find((n) => n.kind === 'compaction')!.reason).toMatch(/nothing to merge/);
+    // The same report as LakeTable status fields, valid for the CRD's status schema.
+    const status = statusOf(alpha, new Date('2026-11-25T12:00:00Z'));
+    expect(StatusSchema.parse(status)).toEqual(status);
+    expect(status).toMatchObject({
+      version: 7,
+      files: 2,
+      smallFiles: 2,
+      lastReconcileTime: '2026-11-25T12:00:00.000Z',
+      lastCompaction: { result: 'Succeeded', version: 7, filesRemoved: 12, filesAdded: 2 },
+    });
+    expect(status.nextVacuum).toMatch(/T00:00:00.000Z$/);
+    expect(status.lastVacuum).toBeUndefined();
     // The rows are all still there.
     let rows = 0;
     for await (const b of await scanTable(storeOf('alpha'))) rows += b.numRows;
