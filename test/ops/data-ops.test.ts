@@ -258,6 +258,19 @@ describe('write and read', () => {
     expect(await readRows(store)).toEqual(canonical([ROWS[0]!]));
   });
 
+  it('checks CHECK constraints on every written row', async () => {
+    const { dir, store } = table('constraints');
+    await createTable(store, { schema: SCHEMA, properties: { 'delta.constraints.positive_id': 'id > 0' } });
+    expect((await Snapshot.load(store)).protocol.writerFeatures).toContain('checkConstraints');
+    await writeTable(store, rowsBatch(SCHEMA, [ROWS[0]!]));
+    await expectCode(
+      writeTable(store, rowsBatch(SCHEMA, [{ id: 0, name: 'zero', day: null }])),
+      'INVALID_ARGUMENT',
+      '1 row(s) violate CHECK constraint positive_id (id > 0)',
+    );
+    expect(dataFiles(dir)).toHaveLength(1);
+  });
+
   it('skips a write whose app transaction version was already committed', async () => {
     const { store } = table('idempotent');
     const first = await writeTable(store, rowsBatch(SCHEMA, [ROWS[0]!]), { appId: 'etl', appVersion: 1 });
