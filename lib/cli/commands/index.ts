@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as create } from './create.js';
 import { register as deleteCommand } from './delete.js';
+import { register as fsck } from './fsck.js';
 import { register as health } from './health.js';
 import { register as ls } from './ls.js';
 import { register as maintenance } from './maintenance.js';
@@ -19,6 +20,7 @@ export function registerCommands(program: Command): void {
   optimize(program);
   maintenance(program);
   health(program);
+  fsck(program);
   ls(program);
   validate(program);
   reconcile(program);
