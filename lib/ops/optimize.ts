@@ -11,7 +11,7 @@ import { type Expr, formatFilter, parseFilter, referencedColumns } from '../data
 import { fileTruth, onlyPartitionColumns, parseStats, T } from '../data/expr-eval.js';
 import type { ParquetCompression } from '../data/parquet-io.js';
 import { readDataFile, type TableLayout } from '../data/reader.js';
-import { DataFileWriter } from '../data/writer.js';
+import { arrowBytes, DataFileWriter } from '../data/writer.js';
 import { isLakehouseError, LakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { minFileSize as defaultMinFileSize, OPS_DEFAULTS } from './defaults.js';
@@ -163,10 +163,12 @@ export interface OptimizeMetrics {
 export const WRITE_BYTES_PER_PARQUET_BYTE = 12;
 /** Arrow bytes per Parquet byte, for estimates before any data is read. */
 export const ARROW_BYTES_PER_PARQUET_BYTE = 3;
-/** Bytes kept per row of a Z-ordered partition: Z-value (8), sort index (4), output file (4). */
-export const ZORDER_KEY_BYTES_PER_ROW = 16;
+/** Bytes per row of a Z-ordered partition: Z-value (8), its sorted copy while sorting (8), output file (4). */
+export const ZORDER_KEY_BYTES_PER_ROW = 20;
 /** Reserved for reading: decoded row groups and batches in flight. */
 export const READ_MARGIN_BYTES = 96 * 1024 * 1024;
+/** Share of the memory limit kept free for garbage not yet collected. */
+export const GC_HEADROOM = 0.1;
 /** The smallest file worth writing under a memory cap. */
 const MIN_OUTPUT_FILE = 1024 * 1024;
 const MIB = 1024 * 1024;
@@ -177,6 +179,8 @@ interface Bin {
   files: AddAction[];
   bytes: number;
   rows: number;
+  /** Size of the files this bin writes (Z-order: after its sort keys are counted). */
+  fileSize: number;
 }
 
 interface PlanInternal {
@@ -311,12 +315,13 @@ async function planInternal(
   let outputFileSize = target;
   let available = Infinity;
   if (limit !== undefined) {
-    available = limit - baseline - READ_MARGIN_BYTES;
+    // 10% of the limit is headroom for garbage the collector has not reclaimed yet.
+    available = limit * (1 - GC_HEADROOM) - baseline - READ_MARGIN_BYTES;
     const perBinFileSize = (c: number): number => available / c / WRITE_BYTES_PER_PARQUET_BYTE;
     if (zColumns.length > 0) concurrency = 1;
     while (concurrency > 1 && perBinFileSize(concurrency) < target) concurrency--;
     outputFileSize = Math.min(target, Math.floor(perBinFileSize(concurrency)));
-    if (outputFileSize < MIN_OUTPUT_FILE) {
+    if (outputFileSize < Math.min(MIN_OUTPUT_FILE, target)) {
       const need = baseline + READ_MARGIN_BYTES + MIN_OUTPUT_FILE * WRITE_BYTES_PER_PARQUET_BYTE;
       throw new LakehouseError(
         'MEMORY_LIMIT',
@@ -374,26 +379,30 @@ async function planInternal(
         const bytes = g.files.reduce((s, f) => s + f.size, 0);
         const rows = g.files.reduce((s, f) => s + (liveRowsOf(f) ?? Math.ceil(f.size / 8)), 0);
         const keys = rows * ZORDER_KEY_BYTES_PER_ROW;
-        const oneFile =
-          Math.min(outputFileSize, Math.max(MIN_OUTPUT_FILE, bytes)) * WRITE_BYTES_PER_PARQUET_BYTE;
-        if (limit !== undefined && keys + oneFile > available) {
+        // Files are written at the size what is left after the keys allows.
+        const fileSize =
+          limit === undefined
+            ? outputFileSize
+            : Math.min(outputFileSize, Math.floor((available - keys) / WRITE_BYTES_PER_PARQUET_BYTE));
+        if (limit !== undefined && fileSize < Math.min(MIN_OUTPUT_FILE, outputFileSize)) {
+          const oneFile = MIN_OUTPUT_FILE * WRITE_BYTES_PER_PARQUET_BYTE;
           const need = baseline + READ_MARGIN_BYTES + keys + oneFile;
           throw new LakehouseError(
             'MEMORY_LIMIT',
             `optimize: Z-ordering partition ${label} needs about ${mib(need)}: ${rows} rows × ${ZORDER_KEY_BYTES_PER_ROW} bytes ` +
-              `of sort keys (${mib(keys)}), ${mib(oneFile)} to write a file, ${mib(READ_MARGIN_BYTES)} to read and ` +
-              `${mib(baseline)} this process already uses; --memory-limit is ${mib(limit)}. Raise --memory-limit to at ` +
+              `of sort keys (${mib(keys)}), ${mib(oneFile)} to write a 1 MiB file, ${mib(READ_MARGIN_BYTES)} to read and ` +
+              `${mib(baseline)} this process already uses; --memory-limit is ${mib(limit!)}. Raise --memory-limit to at ` +
               `least ${mib(need)}, partition the table more finely, or compact without --zorder-by`,
           );
         }
-        peakZKeys = Math.max(peakZKeys, keys + oneFile);
+        peakZKeys = Math.max(peakZKeys, keys + Math.min(fileSize, bytes) * WRITE_BYTES_PER_PARQUET_BYTE);
         part.action = 'zorder';
         part.filesIn = g.files.length;
         part.bytesIn = bytes;
         part.bytesOut = bytes;
-        part.filesOut = Math.max(1, Math.ceil(bytes / outputFileSize));
+        part.filesOut = Math.max(1, Math.ceil(bytes / fileSize));
         part.bins = 1;
-        bins.push({ partition: part, kind: 'zorder', files: g.files, bytes, rows });
+        bins.push({ partition: part, kind: 'zorder', files: g.files, bytes, rows, fileSize });
         continue;
       }
       compactFrom = fresh;
@@ -444,6 +453,7 @@ async function planInternal(
         files: b,
         bytes,
         rows: b.reduce((s, f) => s + (liveRowsOf(f) ?? 0), 0),
+        fileSize: outputFileSize,
       });
     }
   }
@@ -747,19 +757,37 @@ async function zorderBin(
       at += b.numRows;
     }
   }
-  const order = new Uint32Array(rows);
-  for (let i = 0; i < rows; i++) order[i] = i;
-  order.sort((a, b) => z[a]! - z[b]! || a - b);
-  const numFiles = Math.max(1, Math.ceil(bin.bytes / internal.plan.outputFileSize));
-  const rowsPerFile = Math.max(1, Math.ceil(rows / numFiles));
+  const outFiles = Math.max(1, Math.ceil(bin.bytes / bin.fileSize));
+  const rowsPerFile = Math.max(1, Math.ceil(rows / outFiles));
+  // File boundaries are Z-value quantiles of a sorted copy (a native numeric sort: no callback
+  // per comparison, no boxing); each row's file is then found by binary search. Rows with equal
+  // Z-values share a file.
+  const bounds = new Float64Array(outFiles - 1);
+  {
+    const sorted = Float64Array.from(z).sort();
+    for (let j = 1; j < outFiles; j++) bounds[j - 1] = sorted[Math.floor((j * rows) / outFiles)]!;
+  }
   const fileOf = new Uint32Array(rows);
-  for (let p = 0; p < rows; p++) fileOf[order[p]!] = Math.floor(p / rowsPerFile);
-  const outFiles = Math.max(1, Math.ceil(rows / rowsPerFile));
+  for (let i = 0; i < rows; i++) {
+    let lo = 0;
+    let hi = bounds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (bounds[mid]! <= z[i]!) lo = mid + 1;
+      else hi = mid;
+    }
+    fileOf[i] = lo;
+  }
 
   // (3) passes over the partition, each writing the output files that fit in memory together
-  const perFileArrow = (bin.bytes / outFiles) * ARROW_BYTES_PER_PARQUET_BYTE;
+  // A pass holds its files' rows (Arrow) while one of them is being written (its extra copies).
+  const perFile = bin.bytes / outFiles;
   const budget = Math.max(0, internal.zPassBudget - rows * ZORDER_KEY_BYTES_PER_ROW);
-  const filesPerPass = Math.max(1, Math.floor(budget / Math.max(1, perFileArrow)) - 3);
+  const writing = perFile * (WRITE_BYTES_PER_PARQUET_BYTE - ARROW_BYTES_PER_PARQUET_BYTE);
+  let filesPerPass = Math.max(
+    1,
+    Math.floor((budget - writing) / Math.max(1, perFile * ARROW_BYTES_PER_PARQUET_BYTE)),
+  );
   const tags = {
     ZCUBE_ID: runId,
     ZCUBE_ZORDER_BY: JSON.stringify(zNames),
@@ -767,13 +795,21 @@ async function zorderBin(
   };
   const adds: AddAction[] = [];
   let rowsWritten = 0;
+  let measured: number | undefined;
   for (let lo = 0; lo < outFiles; lo += filesPerPass) {
+    if (measured !== undefined) {
+      // After the first pass, size the others by the Arrow bytes per row actually read.
+      const perFileArrow = Math.max(1, measured * rowsPerFile);
+      filesPerPass = Math.max(1, Math.floor((budget - writing) / perFileArrow));
+    }
     const hi = Math.min(outFiles, lo + filesPerPass);
     const pieces = new Map<number, RecordBatch[]>();
     let base = 0;
+    let arrowRead = 0;
     for (const f of bin.files) {
       for await (const b of readDataFile(store, layout, f)) {
         batches++;
+        arrowRead += arrowBytes(b.data);
         const groups = new Map<number, number[]>();
         for (let i = 0; i < b.numRows; i++) {
           const out = fileOf[base + i]!;
@@ -792,6 +828,7 @@ async function zorderBin(
         }
       }
     }
+    measured ??= arrowRead / Math.max(1, rows);
     for (let out = lo; out < hi; out++) {
       const list = pieces.get(out);
       pieces.delete(out);
