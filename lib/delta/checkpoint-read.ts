@@ -1,12 +1,11 @@
 import * as arrow from 'apache-arrow';
-import { parquetMetadata, parquetSchema } from 'hyparquet';
-import { readParquet } from 'parquet-wasm/node';
 import type { ObjectStore } from '../storage/object-store.js';
 import { isLakehouseError } from '../errors.js';
 import { corruptLog, parseActions, validateAction, type Action, type ActionName } from './actions.js';
 import type { LogSegment } from './log-segment.js';
 import { baseName, sidecarPath } from './log-path.js';
-import { converter } from './arrow-rows.js';
+import { columnValues } from './arrow-rows.js';
+import { ParquetSource } from '../data/parquet-io.js';
 import { prefetchOrdered } from './prefetch.js';
 
 /**
@@ -28,6 +27,8 @@ const CHECKPOINT_COLUMNS: readonly ActionName[] = [
   'sidecar',
 ];
 const SIDECAR_COLUMNS: readonly ActionName[] = ['add', 'remove'];
+/** Checkpoint rows decoded at a time: bounds memory whatever the checkpoint's size. */
+const CHECKPOINT_BATCH_ROWS = 32_768;
 const PARALLEL_PARTS = 4;
 
 export interface CheckpointReadOptions {
@@ -91,73 +92,73 @@ async function getText(store: ObjectStore, path: string, what: string): Promise<
 }
 
 /**
- * Yield the actions of one checkpoint Parquet file, a row group at a time. The file is fetched
- * with one GET and decoded by parquet-wasm (Rust), only the wanted top-level columns.
+ * Yield the actions of one checkpoint Parquet file, a batch of CHECKPOINT_BATCH_ROWS rows at a
+ * time: parquet-wasm (Rust) decodes only the wanted top-level columns, reading the file by
+ * ranges through the store, so memory is bounded by a batch, not by the checkpoint (a checkpoint
+ * of a million files is hundreds of MB once decoded).
  */
 export async function* readParquetActions(
   store: ObjectStore,
   path: string,
-  _size: number | undefined,
+  size: number | undefined,
   columns: readonly ActionName[],
 ): AsyncGenerator<Action[]> {
   const name = baseName(path);
-  let bytes: Uint8Array;
-  let rowGroups: number;
+  let source: ParquetSource;
   let present: Set<string>;
   try {
-    bytes = await store.get(path);
+    source = await ParquetSource.open(store, path, size);
+    present = new Set(source.schema().fields.map((f) => f.name));
   } catch (err) {
     if (isLakehouseError(err, 'NOT_FOUND'))
       throw corruptLog(name, 'checkpoint file is missing', undefined, err);
-    throw err;
-  }
-  try {
-    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const metadata = parquetMetadata(ab);
-    rowGroups = metadata.row_groups.length;
-    present = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
-  } catch (err) {
     throw corruptLog(name, `not a readable Parquet file: ${(err as Error).message}`, undefined, err);
   }
-  const wanted = columns.filter((c) => present.has(c));
-  if (wanted.length === 0) return;
-  for (let rg = 0; rg < rowGroups; rg++) {
-    let table: arrow.Table;
-    try {
-      const wasm = readParquet(bytes, { rowGroups: [rg], columns: [...wanted], batchSize: 1 << 16 });
-      table = arrow.tableFromIPC(wasm.intoIPCStream());
-    } catch (err) {
-      throw corruptLog(
-        name,
-        `cannot read row group ${rg}: ${(err as Error).message ?? String(err)}`,
-        undefined,
-        err,
-      );
-    }
-    const convs = wanted.map((col) => {
-      const child = table.getChild(col);
-      return child ? converter(child) : null;
-    });
-    const actions: Action[] = [];
-    for (let i = 0; i < table.numRows; i++) {
-      for (let k = 0; k < wanted.length; k++) {
-        const conv = convs[k];
-        if (!conv) continue;
-        const body = conv(i) as Record<string, unknown> | null;
-        if (body === null) continue;
-        const col = wanted[k];
-        if (col === 'add') {
-          delete body.stats_parsed;
-          delete body.partitionValues_parsed;
-        }
-        // A struct whose fields are all null is how some writers spell "no action in this row".
-        if (!hasValue(body)) continue;
-        const problem = validateAction(col, body);
-        if (problem) throw corruptLog(name, `${col}: ${problem} (row ${i} of row group ${rg})`);
-        actions.push({ [col]: body } as Action);
+  try {
+    const wanted = columns.filter((c) => present.has(c));
+    if (wanted.length === 0) return;
+    let row = 0;
+    const batches = source.batches({ columns: [...wanted], batchSize: CHECKPOINT_BATCH_ROWS });
+    for (;;) {
+      let next: IteratorResult<arrow.RecordBatch>;
+      try {
+        next = await batches.next();
+      } catch (err) {
+        throw corruptLog(
+          name,
+          `cannot read rows from ${row}: ${(err as Error).message ?? String(err)}`,
+          undefined,
+          err,
+        );
       }
+      if (next.done) break;
+      const batch = next.value;
+      const cols = wanted.map((col) => {
+        const child = batch.getChild(col);
+        return child ? columnValues(child.data[0]!) : null;
+      });
+      const actions: Action[] = [];
+      for (let i = 0; i < batch.numRows; i++) {
+        for (let k = 0; k < wanted.length; k++) {
+          const body = cols[k]?.[i] as Record<string, unknown> | null | undefined;
+          if (body === null || body === undefined) continue;
+          const col = wanted[k];
+          if (col === 'add') {
+            delete body.stats_parsed;
+            delete body.partitionValues_parsed;
+          }
+          // A struct whose fields are all null is how some writers spell "no action in this row".
+          if (!hasValue(body)) continue;
+          const problem = validateAction(col, body);
+          if (problem) throw corruptLog(name, `${col}: ${problem} (row ${row + i})`);
+          actions.push({ [col]: body } as Action);
+        }
+      }
+      row += batch.numRows;
+      yield actions;
     }
-    yield actions;
+  } finally {
+    source.close();
   }
 }
 

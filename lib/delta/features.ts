@@ -107,6 +107,13 @@ export interface WriteIntent {
   blindAppend?: boolean;
   /** The commit removes data (dataChange remove): refused on an append-only table. */
   removesData?: boolean;
+  /**
+   * The commit updates rows in place (a DELETE, UPDATE or MERGE that rewrites files or adds
+   * deletion vectors) without `cdc` actions: refused while Change Data Feed is enabled, which
+   * needs change data files for such commits. Appends, overwrites and removal of whole files are
+   * fine without them.
+   */
+  rewritesRows?: boolean;
 }
 
 /**
@@ -134,9 +141,11 @@ export function assertWritable(
   if (
     features.has('changeDataFeed') &&
     config['delta.enableChangeDataFeed'] === 'true' &&
-    !intent.blindAppend
+    intent.rewritesRows
   ) {
-    inactiveOnly.push('changeDataFeed (delta.enableChangeDataFeed=true: only appends are supported)');
+    inactiveOnly.push(
+      'changeDataFeed (delta.enableChangeDataFeed=true: rewriting rows needs change data files)',
+    );
   }
   if (features.has('generatedColumns') && schemaHasMetadata(metadata, 'delta.generationExpression')) {
     inactiveOnly.push('generatedColumns (the schema has generated columns)');

@@ -129,6 +129,10 @@ export class Transaction {
       (a): a is { remove: NonNullable<Extract<Action, { remove: unknown }>['remove']> } => 'remove' in a,
     );
     const hasDataRemove = removes.some((r) => r.remove.dataChange);
+    const rewritesRows =
+      /^(DELETE|UPDATE|MERGE)/i.test(opts.operation) &&
+      !this.actions.some((a) => 'cdc' in a) &&
+      this.actions.some((a) => 'add' in a && a.add.dataChange);
     const readsSomething = !!opts.readPredicate || !!opts.readWholeTable || opts.readFiles !== undefined;
     const isBlindAppend =
       opts.isBlindAppend ??
@@ -151,8 +155,13 @@ export class Transaction {
       assertWritable(this.snapshot.protocol, this.snapshot.metadata, {
         blindAppend: isBlindAppend,
         removesData: hasDataRemove,
+        rewritesRows,
       });
-    assertWritable(protocol, metadata, { blindAppend: isBlindAppend, removesData: hasDataRemove });
+    assertWritable(protocol, metadata, {
+      blindAppend: isBlindAppend,
+      removesData: hasDataRemove,
+      rewritesRows,
+    });
     if (newMetadata || newProtocol) assertProtocolSupportsMetadata(protocol, metadata);
     if (newMetadata) parseSchema(newMetadata.schemaString);
 

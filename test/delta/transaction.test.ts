@@ -227,3 +227,36 @@ describe('protocol and metadata agree', () => {
     expect(plain.protocol).toEqual({ minReaderVersion: 1, minWriterVersion: 2 });
   });
 });
+
+describe('change data feed tables', () => {
+  test('appends, whole-file deletes and compaction commit; row rewrites without change data are refused', async () => {
+    const { store } = await tempStore();
+    await createTable(store, { configuration: { 'delta.enableChangeDataFeed': 'true' } });
+    await append(store, 'a', 'b');
+    let snap = await Snapshot.load(store);
+    const [a, b] = snap.activeFiles().sort((x, y) => x.path.localeCompare(y.path));
+    await new Transaction(store, snap, { operation: 'DELETE', readFiles: ['a'] })
+      .addActions([{ remove: removeFor(a) }])
+      .commit();
+    snap = await Snapshot.load(store);
+    await new Transaction(store, snap, { operation: 'OPTIMIZE', readFiles: ['b'] })
+      .addActions([{ remove: removeFor(b, { dataChange: false }) }, { add: add('c', { dataChange: false }) }])
+      .commit();
+    snap = await Snapshot.load(store);
+    const c = snap.activeFiles()[0];
+    const rewrite = new Transaction(store, snap, { operation: 'DELETE', readFiles: ['c'] }).addActions([
+      { remove: removeFor(c) },
+      { add: add('c2') },
+    ]);
+    await expect(rewrite.commit()).rejects.toMatchObject({
+      code: 'UNSUPPORTED_WRITER_FEATURE',
+      message: expect.stringContaining('changeDataFeed'),
+    });
+    const withCdc = new Transaction(store, snap, { operation: 'DELETE', readFiles: ['c'] }).addActions([
+      { remove: removeFor(c) },
+      { add: add('c2') },
+      { cdc: { path: '_change_data/cdc-1.parquet', partitionValues: {}, size: 5, dataChange: false } },
+    ]);
+    expect((await withCdc.commit()).version).toBe(4);
+  });
+});
