@@ -310,19 +310,16 @@ export async function reconcileAll(
   let index = 0;
   for await (const d of readLakeTableDocuments(dirOrFiles)) {
     const i = index++;
-    const issues = d.ok ? registry.add(d.table, d.document) : d.issues;
-    if (issues.length > 0) {
-      emit(
-        i,
-        invalidReport(
-          d.ok ? d.table.metadata.name : (d.name ?? d.document),
-          d.document,
-          issues.map(formatIssue),
-        ),
-      );
+    if (!d.ok) {
+      emit(i, invalidReport(d.name ?? d.document, d.document, d.issues.map(formatIssue)));
       continue;
     }
-    const table = (d as { table: LakeTable }).table;
+    const clash = registry.add(d.table, d.document);
+    if (clash.length > 0) {
+      emit(i, invalidReport(d.table.metadata.name, d.document, clash.map(formatIssue)));
+      continue;
+    }
+    const table = d.table;
     while (running.size >= concurrency) await Promise.race(running);
     const job = reconcileTable(table, {
       ...options,

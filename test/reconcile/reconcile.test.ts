@@ -256,18 +256,23 @@ describe('reconcile on local disk', () => {
     await fs.mkdir(corrupt, { recursive: true });
     await fs.writeFile(path.join(corrupt, '00000000000000000000.json'), 'this is not a commit\n');
 
+    // ... and a second definition of a-good's table under another file.
+    await fs.writeFile(path.join(defs, 'e-dup.yaml'), stringify(definition('a-good')));
+
     const s = await reconcile(defs, { concurrency: 2 });
-    expect(outcomes(s)).toEqual({
-      'a-good': 'created',
-      'b-corrupt': 'failed',
-      'c-invalid': 'failed',
-      'd-good': 'created',
-    });
+    expect(s.reports.map((r) => [r.name, r.outcome])).toEqual([
+      ['a-good', 'created'],
+      ['b-corrupt', 'failed'],
+      ['c-invalid', 'failed'],
+      ['d-good', 'created'],
+      ['a-good', 'failed'],
+    ]);
+    expect(s.reports[4]!.error!.message).toMatch(/already defined by .*a-good\.yaml/);
     expect(s.reports.find((r) => r.name === 'b-corrupt')!.error!.code).toBe('CORRUPT_LOG');
     const inv = s.reports.find((r) => r.name === 'c-invalid')!;
     expect(inv.error!.code).toBe('INVALID_SPEC');
     expect(inv.error!.message).toMatch(/spec.partitionBy/);
-    expect(s.counts).toMatchObject({ created: 2, failed: 2 });
+    expect(s.counts).toMatchObject({ created: 2, failed: 3 });
   });
 
   test('--dry-run plans and reports but changes nothing', async () => {
