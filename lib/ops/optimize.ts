@@ -322,12 +322,13 @@ async function planInternal(
     while (concurrency > 1 && perBinFileSize(concurrency) < target) concurrency--;
     outputFileSize = Math.min(target, Math.floor(perBinFileSize(concurrency)));
     if (outputFileSize < Math.min(MIN_OUTPUT_FILE, target)) {
-      const need = baseline + READ_MARGIN_BYTES + MIN_OUTPUT_FILE * WRITE_BYTES_PER_PARQUET_BYTE;
+      const need =
+        (baseline + READ_MARGIN_BYTES + MIN_OUTPUT_FILE * WRITE_BYTES_PER_PARQUET_BYTE) / (1 - GC_HEADROOM);
       throw new LakehouseError(
         'MEMORY_LIMIT',
         `optimize: --memory-limit ${mib(limit)} is too small: this process already uses ${mib(baseline)}, reading needs ` +
-          `about ${mib(READ_MARGIN_BYTES)} and writing even a 1 MiB file about ${mib(MIN_OUTPUT_FILE * WRITE_BYTES_PER_PARQUET_BYTE)} ` +
-          `(estimate ${mib(need)}); raise --memory-limit to at least ${mib(need)}`,
+          `about ${mib(READ_MARGIN_BYTES)}, writing even a 1 MiB file about ${mib(MIN_OUTPUT_FILE * WRITE_BYTES_PER_PARQUET_BYTE)}, ` +
+          `and ${GC_HEADROOM * 100}% is kept free for garbage collection; raise --memory-limit to at least ${mib(need)}`,
       );
     }
   }
@@ -386,12 +387,12 @@ async function planInternal(
             : Math.min(outputFileSize, Math.floor((available - keys) / WRITE_BYTES_PER_PARQUET_BYTE));
         if (limit !== undefined && fileSize < Math.min(MIN_OUTPUT_FILE, outputFileSize)) {
           const oneFile = MIN_OUTPUT_FILE * WRITE_BYTES_PER_PARQUET_BYTE;
-          const need = baseline + READ_MARGIN_BYTES + keys + oneFile;
+          const need = (baseline + READ_MARGIN_BYTES + keys + oneFile) / (1 - GC_HEADROOM);
           throw new LakehouseError(
             'MEMORY_LIMIT',
             `optimize: Z-ordering partition ${label} needs about ${mib(need)}: ${rows} rows × ${ZORDER_KEY_BYTES_PER_ROW} bytes ` +
               `of sort keys (${mib(keys)}), ${mib(oneFile)} to write a 1 MiB file, ${mib(READ_MARGIN_BYTES)} to read and ` +
-              `${mib(baseline)} this process already uses; --memory-limit is ${mib(limit!)}. Raise --memory-limit to at ` +
+              `${mib(baseline)} this process already uses, plus ${GC_HEADROOM * 100}% headroom; --memory-limit is ${mib(limit!)}. Raise --memory-limit to at ` +
               `least ${mib(need)}, partition the table more finely, or compact without --zorder-by`,
           );
         }
