@@ -6,6 +6,7 @@ import { register as health } from './health.js';
 import { register as ls } from './ls.js';
 import { register as maintenance } from './maintenance.js';
 import { register as optimize } from './optimize.js';
+import { register as plan } from './plan.js';
 import { register as read } from './read.js';
 import { register as reconcile } from './reconcile.js';
 import { register as validate } from './validate.js';
@@ -21,6 +22,7 @@ export function registerCommands(program: Command): void {
   maintenance(program);
   health(program);
   fsck(program);
+  plan(program);
   ls(program);
   validate(program);
   reconcile(program);
