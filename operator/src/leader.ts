@@ -105,7 +105,7 @@ export class LeaderElector {
     try {
       ok = await this.tryAcquireOrRenew();
     } catch (err) {
-      this.options.log.debug({ err: (err as Error).message }, 'leader election: Lease update failed');
+      this.options.log.warn({ err: (err as Error).message }, 'leader election: Lease update failed');
     }
     if (this.stopped) return;
     const now = Date.now();
@@ -130,7 +130,7 @@ export class LeaderElector {
   /** True when this process holds the Lease after the call. */
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.options;
-    const now = new Date();
+    const now = microTime(new Date());
     const durationSeconds = Math.max(1, Math.ceil(this.leaseDurationMs / 1000));
     const lease = await this.read();
     if (!lease) {
@@ -184,4 +184,12 @@ export class LeaderElector {
       throw err;
     }
   }
+}
+
+/**
+ * A metav1.MicroTime (`2006-01-02T15:04:05.000000Z`). client-node types it as a Date but would
+ * send a Date in milliseconds, which the API server refuses; a string passes through unchanged.
+ */
+function microTime(d: Date): Date {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
 }
