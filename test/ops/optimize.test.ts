@@ -154,6 +154,25 @@ describe('optimize: compaction', () => {
     for (const f of await dataFiles(store.tableDir)) expect(live.has(f) || removed.has(f)).toBe(true);
   });
 
+  test('a crash before the commit leaves only unreferenced files, which VACUUM removes', async () => {
+    const store = await smallFiles('opt-crash', 3, 10, 1);
+    const rows = await readRows(store);
+    const files = await dataFiles(store.tableDir);
+    // The process "dies" when it tries to commit: the new files are written, the log untouched.
+    const crashing = Object.create(store) as LocalObjectStore;
+    crashing.putIfAbsent = () => Promise.reject(new Error('killed'));
+    await expect(optimize(crashing)).rejects.toThrow('killed');
+    const after = await dataFiles(store.tableDir);
+    expect(after.length).toBe(files.length + 1);
+    expect((await Snapshot.load(store)).version).toBe(2);
+    expect(await readRows(store)).toEqual(rows);
+    const { vacuum } = await import('../../lib/ops/vacuum.js');
+    const v = await vacuum(store, { retentionHours: 0, force: true });
+    expect(v.deletedPaths.map((p) => path.basename(p))).toEqual(after.filter((f) => !files.includes(f)));
+    expect(await dataFiles(store.tableDir)).toEqual(files);
+    expect(await readRows(store)).toEqual(rows);
+  });
+
   test('--commit-every commits progress in batches of bins', async () => {
     const store = await smallFiles('opt-batches', 4, 10, 4);
     const m = await optimize(store, { commitEvery: 1, concurrency: 2 });
