@@ -298,10 +298,14 @@ async function planInternal(
   const zPhysical = zColumns.map((f) => physicalName(f, mode));
   const table = { schema: snapshot.schema, partitionColumns, mode };
 
-  // ---- group the active files by partition
+  // ---- group the active files by partition (keyed by physical names under column mapping)
+  const partitionKeys = partitionColumns.map((c) => {
+    const f = snapshot.schema.fields.find((x) => x.name.toLowerCase() === c.toLowerCase());
+    return f ? physicalName(f, mode) : c;
+  });
   const groups = new Map<string, { values: Record<string, string | null>; files: AddAction[] }>();
   for (const add of snapshot.activeFilesIterator()) {
-    const key = JSON.stringify(partitionColumns.map((c) => add.partitionValues[c] ?? null));
+    const key = JSON.stringify(partitionKeys.map((k) => add.partitionValues[k] ?? null));
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { values: add.partitionValues, files: [] }));
     g.files.push(add);
@@ -341,7 +345,7 @@ async function planInternal(
   let peakZKeys = 0;
   for (const [, g] of sortedGroups) {
     const label = partitionColumns.length
-      ? partitionColumns.map((c) => `${c}=${g.values[c] ?? 'null'}`).join('/')
+      ? partitionColumns.map((c, i) => `${c}=${g.values[partitionKeys[i]!] ?? 'null'}`).join('/')
       : '(table)';
     if (predicate && !(fileTruth(predicate, table, { partitionValues: g.values, stats: null }) & T)) continue;
     considered += g.files.length;

@@ -173,6 +173,28 @@ describe('optimize: compaction', () => {
     expect(await readRows(store)).toEqual(rows);
   });
 
+  test('under column mapping, partitions are found by their physical names', async () => {
+    const { store } = tempTable('opt-cm');
+    for (let i = 0; i < 3; i++) {
+      await writeTable(
+        store,
+        rowsBatch(SCHEMA, [
+          { id: i, day: 'a', x: i, y: i, name: 'p' },
+          { id: 10 + i, day: 'b', x: i, y: i, name: 'q' },
+        ]),
+        { partitionBy: ['day'], properties: { 'delta.columnMapping.mode': 'name' } },
+      );
+    }
+    const rows = await readRows(store);
+    const m = await optimize(store);
+    expect(m.plan.partitions.map((p) => [p.partition, p.action, p.filesIn])).toEqual([
+      ['day=a', 'compact', 3],
+      ['day=b', 'compact', 3],
+    ]);
+    expect(m.numFilesAdded).toBe(2);
+    expect(await readRows(store)).toEqual(rows);
+  });
+
   test('--commit-every commits progress in batches of bins', async () => {
     const store = await smallFiles('opt-batches', 4, 10, 4);
     const m = await optimize(store, { commitEvery: 1, concurrency: 2 });
