@@ -29,8 +29,9 @@ export async function runPeer(
       )
     : undefined;
   if (cacheFile && existsSync(cacheFile)) return JSON.parse(readFileSync(cacheFile, 'utf8')) as PeerResult[];
+  // Batches here cover every golden table: allow them far longer than one request needs.
   const results = (await peerBatch(engine, requests as unknown as HarnessRequest[], {
-    timeoutMs,
+    timeoutMs: timeoutMs ?? 900_000,
   })) as unknown as PeerResult[];
   if (cacheFile) {
     mkdirSync(cacheRoot!, { recursive: true });
