@@ -1,4 +1,4 @@
-import { LakehouseError } from '../errors.js';
+import { LakehouseError, isLakehouseError } from '../errors.js';
 import type { ObjectMeta, ObjectStore } from '../storage/object-store.js';
 import { canonicalPath, dataFilePath } from '../delta/actions.js';
 import { deletionVectorPath } from '../delta/deletion-vector.js';
@@ -28,7 +28,11 @@ import { Transaction } from '../delta/transaction.js';
  * - Like Spark, a real run records a `VACUUM START` and a `VACUUM END` commit (commitInfo only:
  *   no data change, so they never conflict with writers). A dry run changes nothing.
  * - Deletes run in batches; a crash part-way leaves the table consistent (every deleted file was
- *   already unreferenced), and the next vacuum finishes the job.
+ *   already unreferenced), and the next vacuum finishes the job. Batches run `concurrency` at a
+ *   time, under `maxDeletesPerSecond` when given.
+ * - A given `listing` (an inventory report) may be stale: each candidate is re-checked with
+ *   `head` just before its batch is deleted and kept if it is gone or now younger than the
+ *   cutoff. Files the listing does not name are never deleted.
  */
 export interface VacuumOptions {
   /** Retention in hours. Default: the table's `delta.deletedFileRetentionDuration` (7 days). */
@@ -45,6 +49,16 @@ export interface VacuumOptions {
   onProgress?: (deleted: number, total: number) => void;
   /** A precomputed listing (e.g. from an inventory report) instead of listing the store. */
   listing?: AsyncIterable<ObjectMeta> | Iterable<ObjectMeta>;
+  /**
+   * `head` each candidate just before deleting it and keep it if it is gone or now younger than
+   * the cutoff (rewritten since the listing). Default: true when `listing` is given (an
+   * inventory can be days old), false for a live listing.
+   */
+  verifyBeforeDelete?: boolean;
+  /** Delete batches in flight at once. Default 4. */
+  concurrency?: number;
+  /** At most this many deletes per second, across batches. Default unlimited. */
+  maxDeletesPerSecond?: number;
 }
 
 export interface VacuumMetrics {
@@ -58,6 +72,8 @@ export interface VacuumMetrics {
   deletedPaths: string[];
   /** Files kept only because they are younger than the cutoff though unreferenced. */
   filesKeptTooYoung: number;
+  /** Candidates of a given listing found gone or rewritten (younger) when re-checked: not deleted. */
+  filesSkippedStale: number;
   /** Tombstoned files kept because a version inside the window still reads them. */
   filesKeptForTimeTravel: number;
   filesScanned: number;
@@ -139,11 +155,25 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
     bytesDeleted: candidates.reduce((s, m) => s + m.size, 0),
     deletedPaths: candidates.map((m) => m.path),
     filesKeptTooYoung: keptTooYoung,
+    filesSkippedStale: 0,
     filesKeptForTimeTravel: keptForTimeTravel,
     filesScanned: scanned,
     durationMs: 0,
   };
   if (options.dryRun) {
+    if (options.verifyBeforeDelete ?? options.listing !== undefined) {
+      // Report what a real run would delete: the listing's claims re-checked.
+      const now = await mapLimit(candidates, HEADS_IN_FLIGHT, (m) =>
+        store.head(m.path).catch(notFoundAsNull),
+      );
+      const fresh = candidates.flatMap((m, i) =>
+        now[i] && now[i].lastModified < cutoff ? [{ ...m, size: now[i].size }] : [],
+      );
+      metrics.filesSkippedStale = candidates.length - fresh.length;
+      metrics.filesDeleted = fresh.length;
+      metrics.bytesDeleted = fresh.reduce((s, m) => s + m.size, 0);
+      metrics.deletedPaths = fresh.map((m) => m.path);
+    }
     metrics.durationMs = Date.now() - started;
     return metrics;
   }
@@ -161,13 +191,57 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
     autoCheckpoint: false,
   }).commit();
 
-  const batchSize = options.batchSize ?? 1000;
+  const rate = options.maxDeletesPerSecond;
+  if (rate !== undefined && !(rate > 0))
+    throw new LakehouseError('INVALID_ARGUMENT', `vacuum: maxDeletesPerSecond must be positive, got ${rate}`);
+  // A batch never holds more than a second's worth of deletes, so the rate holds per second.
+  const batchSize = Math.max(
+    1,
+    Math.min(options.batchSize ?? 1000, rate === undefined ? Infinity : Math.ceil(rate)),
+  );
+  const verify = options.verifyBeforeDelete ?? options.listing !== undefined;
+  const batches: ObjectMeta[][] = [];
+  for (let i = 0; i < candidates.length; i += batchSize) batches.push(candidates.slice(i, i + batchSize));
   let deleted = 0;
-  for (let i = 0; i < candidates.length; i += batchSize) {
-    const batch = candidates.slice(i, i + batchSize).map((m) => m.path);
-    await store.deleteMany(batch);
-    deleted += batch.length;
-    options.onProgress?.(deleted, candidates.length);
+  let bytesDeleted = 0;
+  let stale = 0;
+  const deletedPaths: string[] = [];
+  let processed = 0;
+  let nextSlot = Date.now();
+  let nextBatch = 0;
+  const worker = async (): Promise<void> => {
+    while (nextBatch < batches.length) {
+      const batch = batches[nextBatch++]!;
+      if (rate !== undefined) {
+        // Token schedule shared by the workers: each batch books its share of a second.
+        const start = Math.max(nextSlot, Date.now());
+        nextSlot = start + (batch.length / rate) * 1000;
+        if (start > Date.now()) await new Promise((r) => setTimeout(r, start - Date.now()));
+      }
+      let paths = batch;
+      if (verify) {
+        const fresh = await mapLimit(batch, HEADS_IN_FLIGHT, (m) => store.head(m.path).catch(notFoundAsNull));
+        paths = [];
+        fresh.forEach((now, i) => {
+          if (now && now.lastModified < cutoff) paths.push({ ...batch[i]!, size: now.size });
+          else stale++;
+        });
+      }
+      if (paths.length) await store.deleteMany(paths.map((m) => m.path));
+      for (const m of paths) deletedPaths.push(m.path);
+      deleted += paths.length;
+      bytesDeleted += paths.reduce((sum, m) => sum + m.size, 0);
+      processed += batch.length;
+      options.onProgress?.(processed, candidates.length);
+    }
+  };
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
+  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
+  if (verify) {
+    metrics.filesSkippedStale = stale;
+    metrics.filesDeleted = deleted;
+    metrics.bytesDeleted = bytesDeleted;
+    metrics.deletedPaths = deletedPaths.sort();
   }
 
   await new Transaction(store, await snapshot.update(), {
@@ -184,6 +258,27 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
  * Paths VACUUM never deletes: the log, and hidden files or folders (`_x`, `.x`) other than
  * partition folders (`_col=1`) and `_change_data`.
  */
+/** `head` requests in flight per delete batch while re-checking a listing. */
+const HEADS_IN_FLIGHT = 16;
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const run = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  return out;
+}
+
+function notFoundAsNull(err: unknown): null {
+  if (isLakehouseError(err, 'NOT_FOUND')) return null;
+  throw err;
+}
+
 export function isProtectedPath(path: string): boolean {
   if (path === LOG_DIR || path.startsWith(`${LOG_DIR}/`)) return true;
   for (const part of path.split('/')) {

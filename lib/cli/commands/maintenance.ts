@@ -5,7 +5,8 @@ import { checkpoint, cleanupLog } from '../../ops/checkpoint.js';
 import { restore } from '../../ops/restore.js';
 import { tableHistory } from '../../ops/history.js';
 import { describeTable } from '../../ops/describe.js';
-import { parseCount } from '../args.js';
+import { readInventory } from '../../storage/inventory.js';
+import { parseCount, parseKeyValues } from '../args.js';
 import { formatBytes, formatTable, printJson, Progress } from '../output.js';
 import { tableCommand, withStore, type TableCommandOptions } from '../table.js';
 
@@ -18,10 +19,23 @@ export function register(program: Command): void {
     )
     .option('--dry-run', 'list what would be deleted, delete nothing')
     .option('--force', "allow a retention shorter than the table's (unsafe for readers of older versions)")
+    .option(
+      '--inventory <manifest-uri>',
+      'take the listing from an S3 Inventory, Azure blob inventory or GCS inventory manifest (each file re-checked before deletion)',
+    )
+    .option('--concurrency <n>', 'delete batches in flight (default 4)')
+    .option('--max-deletes-per-second <n>', 'rate limit of deletes (default unlimited)')
     .action(
       async (
         uri: string,
-        opts: TableCommandOptions & { retentionHours?: string; dryRun?: boolean; force?: boolean },
+        opts: TableCommandOptions & {
+          retentionHours?: string;
+          dryRun?: boolean;
+          force?: boolean;
+          inventory?: string;
+          concurrency?: string;
+          maxDeletesPerSecond?: string;
+        },
       ) => {
         await withStore(uri, opts, async (store) => {
           let progress: Progress | undefined;
@@ -37,6 +51,20 @@ export function register(program: Command): void {
                 : Number(parseFloatOption(opts.retentionHours, '--retention-hours')),
             dryRun: opts.dryRun,
             force: opts.force,
+            ...(opts.inventory
+              ? {
+                  listing: readInventory(opts.inventory, {
+                    tableUri: uri,
+                    storageOptions: parseKeyValues(opts.storageOption, '--storage-option'),
+                  }),
+                }
+              : {}),
+            ...(opts.concurrency ? { concurrency: parseCount(opts.concurrency, '--concurrency') } : {}),
+            ...(opts.maxDeletesPerSecond
+              ? {
+                  maxDeletesPerSecond: parseFloatOption(opts.maxDeletesPerSecond, '--max-deletes-per-second'),
+                }
+              : {}),
             onProgress: (done, total) => {
               progress ??= new Progress('vacuum', total);
               progress.update(done);
@@ -57,6 +85,10 @@ export function register(program: Command): void {
           if (m.filesKeptForTimeTravel)
             process.stdout.write(
               `kept ${m.filesKeptForTimeTravel} removed file(s) that versions inside the window still read\n`,
+            );
+          if (m.filesSkippedStale)
+            process.stdout.write(
+              `skipped ${m.filesSkippedStale} file(s) the inventory listed that are gone or were rewritten since\n`,
             );
           if (m.filesKeptTooYoung)
             process.stdout.write(
