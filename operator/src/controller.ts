@@ -310,8 +310,9 @@ function specOrLifecycleChanged(a: KubeLakeTable, b: KubeLakeTable): boolean {
   return (
     a.metadata.generation !== b.metadata.generation ||
     a.metadata.deletionTimestamp !== b.metadata.deletionTimestamp ||
-    (a.metadata.finalizers?.includes(FINALIZER) ?? false) !==
-      (b.metadata.finalizers?.includes(FINALIZER) ?? false)
+    // Someone removed our finalizer (our own adding it is no news).
+    ((a.metadata.finalizers?.includes(FINALIZER) ?? false) &&
+      !(b.metadata.finalizers?.includes(FINALIZER) ?? false))
   );
 }
 

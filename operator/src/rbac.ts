@@ -36,13 +36,6 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     usedBy: 'controller.ts (OwnerReferencesPermissionEnforcement)',
   },
   { group: '', resource: 'events', verbs: ['create'], scope: 'cluster', usedBy: 'events.ts' },
-  {
-    group: 'batch',
-    resource: 'jobs',
-    verbs: ['get', 'list', 'watch', 'create', 'delete'],
-    scope: 'cluster',
-    usedBy: 'jobs.ts',
-  },
   { group: '', resource: 'secrets', verbs: ['get'], scope: 'tenant-namespace', usedBy: 'credentials.ts' },
   {
     group: 'coordination.k8s.io',
