@@ -3,6 +3,19 @@ import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import {
+  Bool,
+  Field,
+  Int64,
+  RecordBatch,
+  Schema,
+  TimestampMillisecond,
+  Utf8,
+  vectorFromArray,
+  makeData,
+  Struct,
+} from 'apache-arrow';
+import { writeParquetFile } from '../../lib/data/parquet-io.js';
 import { Snapshot } from '../../lib/delta/snapshot.js';
 import { vacuum } from '../../lib/ops/vacuum.js';
 import { openStore } from '../../lib/storage/index.js';
@@ -153,6 +166,53 @@ describe('inventory readers', () => {
     await expect(
       collect(readInventory(path.join(dest, manifest), { scope: { prefix: 't' } })),
     ).rejects.toThrow(/has no lastmodifieddate column .* add them to the inventory's fields/);
+  });
+
+  test('S3 Inventory Parquet: key, size, last_modified_date; old versions skipped', async () => {
+    const dest = mkdtempSync(path.join(os.tmpdir(), 'lk-inv-'));
+    const rows = [
+      { bucket: 'lake', key: 't/day=a b/p1.parquet', size: 100n, last_modified_date: t0, is_latest: true },
+      { bucket: 'lake', key: 't/p0.parquet', size: 5n, last_modified_date: t0, is_latest: false },
+      { bucket: 'lake', key: 'u/p2.parquet', size: 7n, last_modified_date: t0, is_latest: true },
+    ];
+    const fields = [
+      new Field('bucket', new Utf8(), false),
+      new Field('key', new Utf8(), false),
+      new Field('size', new Int64(), false),
+      new Field('last_modified_date', new TimestampMillisecond(), false),
+      new Field('is_latest', new Bool(), false),
+    ];
+    const children = fields.map(
+      (f) =>
+        vectorFromArray(
+          rows.map((r) => r[f.name as keyof typeof r]),
+          f.type,
+        ).data[0]!,
+    );
+    const data = makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children });
+    const parquet = writeParquetFile([new RecordBatch(new Schema(fields), data)]);
+    const key = 'inv/lake/daily/data/0f3c.parquet';
+    mkdirSync(path.join(dest, 'inv/lake/daily/data'), { recursive: true });
+    mkdirSync(path.join(dest, 'inv/lake/daily/2026-11-24T01-00Z'), { recursive: true });
+    writeFileSync(path.join(dest, key), parquet);
+    writeFileSync(
+      path.join(dest, 'inv/lake/daily/2026-11-24T01-00Z/manifest.json'),
+      JSON.stringify({
+        sourceBucket: 'lake',
+        destinationBucket: 'arn:aws:s3:::dest',
+        version: '2016-11-30',
+        fileFormat: 'Parquet',
+        fileSchema:
+          'message s3.inventory { required binary bucket (STRING); required binary key (STRING); optional int64 size; optional int64 last_modified_date (TIMESTAMP(MILLIS,true)); optional boolean is_latest; }',
+        files: [{ key, size: parquet.length, MD5checksum: 'x' }],
+      }),
+    );
+    const got = await collect(
+      readInventory(path.join(dest, 'inv/lake/daily/2026-11-24T01-00Z/manifest.json'), {
+        scope: inventoryScopeOf('s3://lake/t'),
+      }),
+    );
+    expect(got).toEqual([{ path: 'day=a b/p1.parquet', size: 100, lastModified: t0 }]);
   });
 
   test('Azure blob inventory CSV and GCS inventory CSV', async () => {
