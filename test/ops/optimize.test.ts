@@ -195,6 +195,30 @@ describe('optimize: compaction', () => {
     expect(await readRows(store)).toEqual(rows);
   });
 
+  test('a commit that keeps losing races beyond the transaction retries backs off, rebases and lands', async () => {
+    const store = await smallFiles('opt-rebase', 3, 10, 1);
+    const rows = await readRows(store);
+    // Before each of optimize's commit attempts, another writer takes that version: 12 times,
+    // more than one transaction's 10 retries.
+    let steal = 12;
+    const racing = Object.create(store) as LocalObjectStore;
+    racing.putIfAbsent = async (p: string, data: Uint8Array) => {
+      if (steal > 0 && p.startsWith('_delta_log/') && p.endsWith('.json')) {
+        steal--;
+        await writeTable(store, rowsBatch(SCHEMA, [{ id: 1000 + steal, day: 'd0', x: 0, y: 0, name: 'r' }]));
+      }
+      return store.putIfAbsent(p, data);
+    };
+    const m = await optimize(racing);
+    expect(steal).toBe(0);
+    expect(m.numRebases).toBe(1);
+    expect(m.commits).toEqual([15]);
+    expect(m.numFilesRemoved).toBe(3);
+    const after = await readRows(store);
+    expect(after).toHaveLength(rows.length + 12);
+    expect(after.filter((r) => !r.includes('"name":"r"'))).toEqual(rows);
+  });
+
   test('--commit-every commits progress in batches of bins', async () => {
     const store = await smallFiles('opt-batches', 4, 10, 4);
     const m = await optimize(store, { commitEvery: 1, concurrency: 2 });
