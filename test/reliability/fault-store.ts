@@ -18,6 +18,8 @@ export interface FaultPlan {
   slowMs?: number;
   /** Only calls whose path passes this are faulted. Default all. */
   paths?: (path: string) => boolean;
+  /** Errors and timeouts only on calls whose path passes this (the other faults anywhere). Default all. */
+  failurePaths?: (path: string) => boolean;
 }
 
 /**
@@ -46,9 +48,10 @@ export class FaultStore implements ObjectStore {
   private decide(path: string, write: boolean): Fault {
     if (!this.enabled || (this.plan.paths && !this.plan.paths(path))) return 'none';
     let r = this.random();
+    const failures = !this.plan.failurePaths || this.plan.failurePaths(path);
     for (const [fault, p] of [
-      ['error', this.plan.error],
-      ['timeout', this.plan.timeout],
+      ['error', failures ? this.plan.error : 0],
+      ['timeout', failures ? this.plan.timeout : 0],
       ['slow', this.plan.slow],
       ['lost-answer', write ? this.plan.lostAnswer : 0],
     ] as const) {
