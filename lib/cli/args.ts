@@ -5,7 +5,12 @@ export function parseKeyValues(pairs: readonly string[] | undefined, flag: strin
   const out: Record<string, string> = {};
   for (const pair of pairs ?? []) {
     const i = pair.indexOf('=');
-    if (i <= 0) throw new LakehouseError('INVALID_ARGUMENT', `${flag} expects KEY=VALUE, got "${pair}"`);
+    if (i <= 0) {
+      // Storage options carry credentials: a malformed one is not echoed.
+      const got =
+        flag === '--storage-option' ? `an argument of ${pair.length} characters without "="` : `"${pair}"`;
+      throw new LakehouseError('INVALID_ARGUMENT', `${flag} expects KEY=VALUE, got ${got}`);
+    }
     out[pair.slice(0, i)] = pair.slice(i + 1);
   }
   return out;
