@@ -172,6 +172,9 @@ describe('many definitions', () => {
     expect(large).toMatchObject({ created: 200, unchanged: 200 });
     // Measured here: about 105 MiB for 20 and 125 MiB for 200 (and 135 MiB for 1000).
     expect(large.maxRssKiB).toBeLessThan(small.maxRssKiB + 48 * 1024);
-    expect(large.maxRssKiB).toBeLessThan(256 * 1024);
+    // The leak guards are the 64 MiB heap cap and the growth bound above; RSS outside the heap
+    // (code, WebAssembly) varied between runs (125 MiB, and 262 MiB on a clean CI clone for 20 and 200
+    // alike), so the absolute ceiling only catches gross regressions.
+    expect(large.maxRssKiB).toBeLessThan(384 * 1024);
   });
 });
