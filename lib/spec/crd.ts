@@ -112,6 +112,12 @@ export function lakeTableCrd(): JsonSchema {
               jsonPath: '.status.smallFiles',
               description: 'Files below minFileSize',
             },
+            {
+              name: 'Score',
+              type: 'integer',
+              jsonPath: '.status.health.score',
+              description: 'Health score, 0-100 (100: no maintenance needed)',
+            },
             { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
             { name: 'Zone', type: 'string', jsonPath: '.spec.zone', priority: 1 },
             { name: 'Location', type: 'string', jsonPath: '.status.location', priority: 1 },

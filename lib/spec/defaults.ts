@@ -30,6 +30,16 @@ export type SchemaEvolution = (typeof SCHEMA_EVOLUTION)[number];
 export const DELETION_POLICIES = ['Retain', 'Delete'] as const;
 export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
 
+/** `maintenance.approval`: `Automatic` runs due maintenance; `Manual` waits for the plan's approval. */
+export const APPROVAL_MODES = ['Automatic', 'Manual'] as const;
+export type ApprovalMode = (typeof APPROVAL_MODES)[number];
+
+/**
+ * The annotation that approves one maintenance plan under `maintenance.approval: Manual`: its
+ * value is the plan id of `status.plan.id`; any other value (a stale plan) approves nothing.
+ */
+export const APPROVE_PLAN_ANNOTATION = 'lakehouse.dev/approve-plan';
+
 /** Deleted files younger than this are never vacuumed unless the spec says it is unsafe on purpose. */
 export const MIN_SAFE_RETENTION_HOURS = 168;
 
@@ -57,6 +67,8 @@ export const LAKETABLE_DEFAULTS = {
   dataSkippingNumIndexedCols: 32,
   /** `maintenance.suspend`. */
   suspend: false,
+  /** `maintenance.approval`: due maintenance runs without waiting for an approval. */
+  approval: 'Automatic' as ApprovalMode,
   /** `maintenance.window.timeZone` (and the time zone of every schedule). */
   timeZone: 'UTC',
   /** `maintenance.compaction.targetFileSize`. */
@@ -95,6 +107,7 @@ export function renderDefaultsMarkdown(): string {
     ['`properties.delta.logRetentionDuration`', `\`${d.logRetentionDuration}\``],
     ['`properties.delta.dataSkippingNumIndexedCols`', `\`${d.dataSkippingNumIndexedCols}\``],
     ['`maintenance.suspend`', `\`${d.suspend}\``],
+    ['`maintenance.approval`', `\`${d.approval}\``],
     ['`maintenance.*.enabled`', `\`${d.maintenanceEnabled}\``],
     ['`maintenance.window.timeZone`', `\`${d.timeZone}\``],
     ['`maintenance.compaction.targetFileSize`', `\`${d.targetFileSize}\``],

@@ -16,12 +16,15 @@ export {
   PERSISTENCE,
   SCHEMA_EVOLUTION,
   DELETION_POLICIES,
+  APPROVAL_MODES,
+  APPROVE_PLAN_ANNOTATION,
   defaultMinFileSizeBytes,
   renderDefaultsMarkdown,
   type Zone,
   type Persistence,
   type SchemaEvolution,
   type DeletionPolicy,
+  type ApprovalMode,
 } from './defaults.js';
 export {
   LakeTableSchema,
@@ -38,6 +41,8 @@ export {
   type LakeTableStatus,
   type LakeTableCondition,
   type MaintenanceRun,
+  type PlanStatus,
+  type HealthStatus,
   type CrossFieldRule,
 } from './schema.js';
 export {

@@ -13,6 +13,7 @@ import {
   type Persistence,
   type SchemaEvolution,
   type Zone,
+  type ApprovalMode,
 } from './defaults.js';
 import { deltaTypeToJson, parseDeltaType, type DeltaSchemaField, type DeltaType } from './delta-type.js';
 import { parseDeltaInterval, parseDuration, parseSize } from './formats.js';
@@ -127,6 +128,8 @@ export interface ResolvedSettings {
   readonly deletedFileRetentionMs: number;
   readonly logRetentionMs: number;
   readonly suspend: boolean;
+  /** `Manual`: compaction and vacuum wait for their plan's approval. */
+  readonly approval: ApprovalMode;
   readonly timeZone: string;
   /** Absent: maintenance may start any time. */
   readonly window?: { readonly schedule: string; readonly durationMs: number };
@@ -175,6 +178,7 @@ export function resolveSettings(table: LakeTable): ResolvedSettings {
       parseDeltaInterval(props['delta.logRetentionDuration'] ?? '') ??
       parseDeltaInterval(LAKETABLE_DEFAULTS.logRetentionDuration)!,
     suspend: m?.suspend ?? LAKETABLE_DEFAULTS.suspend,
+    approval: m?.approval ?? LAKETABLE_DEFAULTS.approval,
     timeZone: m?.window?.timeZone ?? LAKETABLE_DEFAULTS.timeZone,
     ...(m?.window
       ? { window: { schedule: m.window.schedule, durationMs: parseDuration(m.window.duration)! } }

@@ -11,6 +11,8 @@
 import { z } from 'zod';
 import { CRON_PATTERN, cronError } from './cron.js';
 import {
+  APPROVAL_MODES,
+  APPROVE_PLAN_ANNOTATION,
   DELETION_POLICIES,
   LAKETABLE_API_VERSION,
   LAKETABLE_DEFAULTS,
@@ -336,6 +338,12 @@ const WindowSchema = z
 const MaintenanceSchema = z
   .strictObject({
     suspend: z.boolean().optional().describe(`Pause all maintenance. Default ${LAKETABLE_DEFAULTS.suspend}.`),
+    approval: z
+      .enum(APPROVAL_MODES, { error: 'must be "Automatic" or "Manual"' })
+      .optional()
+      .describe(
+        `Automatic: due compaction and vacuum run. Manual: they wait until the annotation ${APPROVE_PLAN_ANNOTATION} holds the id of the current plan (status.plan.id). Default ${LAKETABLE_DEFAULTS.approval}.`,
+      ),
     window: WindowSchema.optional(),
     compaction: CompactionSchema.optional(),
     checkpoint: CheckpointSchema.optional(),
@@ -847,8 +855,77 @@ export const MaintenanceRunSchema = z
     bytesAdded: count('Bytes added.'),
     bytesRemoved: count('Bytes removed (or deleted, for vacuum).'),
     jobs: count('Kubernetes Jobs the run was split into.'),
+    memoryLimit: count('Peak memory (bytes) the run was planned to stay under (compaction).'),
+    estimatedPeakMemory: count('Peak memory (bytes) the run was estimated to reach (compaction).'),
   })
   .describe('The last run of a maintenance operation.');
+
+const number = (description: string) => z.number().min(0).optional().describe(description);
+
+export const PlanStatusSchema = z
+  .looseObject({
+    id: z
+      .string()
+      .max(64)
+      .describe(
+        `Plan id; under maintenance.approval Manual, the value of ${APPROVE_PLAN_ANNOTATION} that approves it.`,
+      ),
+    phase: z
+      .enum(['Planned', 'AwaitingApproval', 'Applied', 'Failed'])
+      .optional()
+      .describe(
+        'Planned: about to run; AwaitingApproval: waits for the annotation; Applied or Failed: how the run ended.',
+      ),
+    approval: z.enum(APPROVAL_MODES).optional().describe('The approval mode the plan was made under.'),
+    version: count('Table version the plan was computed at.'),
+    computedAt: time().optional(),
+    actions: z
+      .array(z.looseObject({ kind: z.string().max(32), reason: z.string().max(4096).optional() }))
+      .optional()
+      .describe('Due maintenance, in the order it runs.'),
+    filesToRewrite: count('Files compaction rewrites.'),
+    bytesToRewrite: count('Bytes compaction rewrites.'),
+    filesToWrite: count('Files compaction writes.'),
+    filesToDelete: count('Files vacuum deletes.'),
+    bytesToDelete: count('Bytes vacuum deletes.'),
+    timeTravelLostFrom: count('Oldest version vacuum makes unreadable.'),
+    timeTravelLostTo: count('Newest version vacuum makes unreadable.'),
+    requests: z
+      .looseObject({
+        read: count('GET/HEAD'),
+        write: count('PUT'),
+        list: count('LIST'),
+        delete: count('DELETE'),
+      })
+      .optional()
+      .describe('Estimated storage requests.'),
+    estimatedCost: number('Estimated request cost, in currency.'),
+    currency: z.string().max(8).optional(),
+    message: z.string().max(4096).optional().describe('The plan in one line, with how to approve it.'),
+  })
+  .describe('The maintenance plan: what the next maintenance does and costs, shown before it runs.');
+
+export const HealthStatusSchema = z
+  .looseObject({
+    score: z.int().min(0).max(100).optional().describe('0-100; 100: nothing to do.'),
+    smallFileRatio: number('Small files / files.'),
+    files: count('Data files.'),
+    bytes: count('Bytes of data files.'),
+    smallFiles: count('Data files below minFileSize.'),
+    commitsSinceCheckpoint: count('Commits after the last checkpoint.'),
+    openLatestMs: number('Time to open the latest snapshot, ms.'),
+    removedBytesInRetention: count(
+      'Bytes of removed files inside the retention window (kept for time travel).',
+    ),
+    orphanBytes: count('Bytes of files no version inside the window reads.'),
+    reclaimableBytes: count('Of those, bytes older than the window (vacuum deletes them).'),
+    orphansMeasuredAt: time().optional().describe('When the table was last listed for orphans.'),
+    lastOptimizeTime: time().optional(),
+    lastVacuumTime: time().optional(),
+    lastCheckpointTime: time().optional(),
+    deductions: z.string().max(4096).optional().describe('Why the score is below 100.'),
+  })
+  .describe('Health measures of the table (lib/ops/health.ts) and their score.');
 
 export const StatusSchema = z
   .looseObject({
@@ -870,6 +947,8 @@ export const StatusSchema = z
     nextCompaction: time().optional().describe('When compaction is next due.'),
     nextCheckpoint: time().optional(),
     nextVacuum: time().optional(),
+    plan: PlanStatusSchema.optional(),
+    health: HealthStatusSchema.optional(),
   })
   .describe('Observed state, written by the operator.');
 
@@ -920,3 +999,5 @@ export type LakeTableColumn = z.infer<typeof ColumnSchema>;
 export type LakeTableStatus = z.infer<typeof StatusSchema>;
 export type LakeTableCondition = z.infer<typeof ConditionSchema>;
 export type MaintenanceRun = z.infer<typeof MaintenanceRunSchema>;
+export type PlanStatus = z.infer<typeof PlanStatusSchema>;
+export type HealthStatus = z.infer<typeof HealthStatusSchema>;

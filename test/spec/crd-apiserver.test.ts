@@ -60,12 +60,12 @@ describe('the LakeTable CRD on a real API server', () => {
     expect(r.stdout).toMatch(/never less than it,\s+nor less than 168h unless unsafeAllowShortRetention/);
   });
 
-  test('printer columns: kubectl get shows version, files, small files, ready and age', async () => {
+  test('printer columns: kubectl get shows version, files, small files, score, ready and age', async () => {
     const doc = baseDoc();
     doc.metadata.namespace = 'default';
     const created = await kube.kubectl(['apply', '-f', '-'], { input: stringify(doc) });
     expect(created.code).toBe(0);
     const r = await kube.kubectl(['get', 'lt', 'orders', '-n', 'default']);
-    expect(r.stdout.split('\n')[0]).toMatch(/^NAME\s+VERSION\s+FILES\s+SMALL FILES\s+READY\s+AGE$/);
+    expect(r.stdout.split('\n')[0]).toMatch(/^NAME\s+VERSION\s+FILES\s+SMALL FILES\s+SCORE\s+READY\s+AGE$/);
   });
 });

@@ -38,6 +38,7 @@ describe('the LakeTable CRD', () => {
       'Version',
       'Files',
       'Small Files',
+      'Score',
       'Ready',
       'Zone',
       'Location',
