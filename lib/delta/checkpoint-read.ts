@@ -5,8 +5,10 @@ import { corruptLog, parseActions, validateAction, type Action, type ActionName 
 import type { LogSegment } from './log-segment.js';
 import { baseName, sidecarPath } from './log-path.js';
 import { columnValues } from './arrow-rows.js';
-import { ParquetSource } from '../data/parquet-io.js';
+import * as pq from 'parquet-wasm/node';
 import { prefetchOrdered } from './prefetch.js';
+import { decodeRowGroup, UnsupportedCheckpointLayout } from './checkpoint-parquet.js';
+import { parquetMetadataAsync, type FileMetaData } from 'hyparquet';
 
 /**
  * Read the actions of a checkpoint: classic single-file, multi-part (parts read in parallel) and V2
@@ -92,73 +94,228 @@ async function getText(store: ObjectStore, path: string, what: string): Promise<
 }
 
 /**
- * Yield the actions of one checkpoint Parquet file, a batch of CHECKPOINT_BATCH_ROWS rows at a
- * time: parquet-wasm (Rust) decodes only the wanted top-level columns, reading the file by
- * ranges through the store, so memory is bounded by a batch, not by the checkpoint (a checkpoint
- * of a million files is hundreds of MB once decoded).
+ * Yield the actions of one checkpoint Parquet file, a row group at a time. Row groups are decoded
+ * straight from their column chunks into action objects (checkpoint-parquet.ts: only the wanted
+ * leaves are read, `add.stats_parsed` and `partitionValues_parsed` never); a file or row group of a
+ * layout that decoder does not handle is read through parquet-wasm instead, from the first row
+ * not yet yielded. Read by ranges through the store: memory is bounded by a row group.
+ * `decoder: 'arrow'` reads every row group through parquet-wasm (tests compare the two).
  */
 export async function* readParquetActions(
   store: ObjectStore,
   path: string,
   size: number | undefined,
   columns: readonly ActionName[],
+  options: { decoder?: 'direct' | 'arrow' } = {},
 ): AsyncGenerator<Action[]> {
   const name = baseName(path);
-  let source: ParquetSource;
-  let present: Set<string>;
+  let metadata: FileMetaData;
+  let bytes: number;
   try {
-    source = await ParquetSource.open(store, path, size);
-    present = new Set(source.schema().fields.map((f) => f.name));
+    bytes = size ?? (await store.head(path)).size;
+    const file = {
+      byteLength: bytes,
+      slice: async (start: number, end?: number) => {
+        const b = await store.getRange(path, start, end ?? bytes);
+        return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+      },
+    };
+    metadata = await parquetMetadataAsync(file);
   } catch (err) {
     if (isLakehouseError(err, 'NOT_FOUND'))
       throw corruptLog(name, 'checkpoint file is missing', undefined, err);
+    // A failed request is not a corrupt file: the caller may retry it.
+    if (isLakehouseError(err, 'STORAGE_TRANSIENT')) throw err;
     throw corruptLog(name, `not a readable Parquet file: ${(err as Error).message}`, undefined, err);
   }
+  let row = 0;
+  const read = async (start: number, end: number) => {
+    if (end > bytes || start < 0) throw new Error(`column chunk [${start}, ${end}) outside the file`);
+    return store.getRange(path, start, end);
+  };
+  if (options.decoder === 'arrow') {
+    yield* readParquetActionsArrow(store, path, bytes, columns, metadata, 0);
+    return;
+  }
+  for (let g = 0; g < metadata.row_groups.length; g++) {
+    let decoded: Map<string, unknown[]>;
+    try {
+      decoded = await decodeRowGroup({ metadata, rowGroup: g, columns, skip: SKIPPED_CHILDREN, read });
+    } catch (err) {
+      if (err instanceof UnsupportedCheckpointLayout) {
+        yield* readParquetActionsArrow(store, path, bytes, columns, metadata, g);
+        return;
+      }
+      if (isLakehouseError(err)) throw err;
+      throw corruptLog(
+        name,
+        `cannot read rows from ${row}: ${(err as Error).message ?? String(err)}`,
+        undefined,
+        err,
+      );
+    }
+    const wanted = columns.filter((c) => decoded.has(c));
+    const cols = wanted.map((c) => decoded.get(c)!);
+    const rows = Number(metadata.row_groups[g]!.num_rows);
+    yield toActions(wanted, cols, rows, name, row);
+    row += rows;
+  }
+}
+
+/** Children of checkpoint columns replay never uses (typed copies of `stats` and `partitionValues`). */
+const SKIPPED_CHILDREN: Record<string, readonly string[]> = {
+  add: ['stats_parsed', 'partitionValues_parsed'],
+  remove: ['stats_parsed', 'partitionValues_parsed'],
+};
+
+/** Row-major actions from column-wise bodies (null where a row holds no such action). */
+function toActions(
+  wanted: readonly ActionName[],
+  cols: readonly (readonly unknown[] | null)[],
+  rows: number,
+  name: string,
+  firstRow: number,
+): Action[] {
+  const actions: Action[] = [];
+  for (let i = 0; i < rows; i++) {
+    for (let k = 0; k < wanted.length; k++) {
+      const body = cols[k]?.[i] as Record<string, unknown> | null | undefined;
+      if (body === null || body === undefined) continue;
+      const col = wanted[k]!;
+      if (col === 'add' || col === 'remove') {
+        delete body.stats_parsed;
+        delete body.partitionValues_parsed;
+      }
+      // A struct whose fields are all null is how some writers spell "no action in this row".
+      if (!hasValue(body)) continue;
+      const problem = validateAction(col, body);
+      if (problem) throw corruptLog(name, `${col}: ${problem} (row ${firstRow + i})`);
+      actions.push(wrap(col, body));
+    }
+  }
+  return actions;
+}
+
+/**
+ * The same through parquet-wasm and Arrow (any layout arrow-rs reads), for row groups `fromGroup`
+ * onwards, CHECKPOINT_BATCH_ROWS rows at a time.
+ */
+async function* readParquetActionsArrow(
+  store: ObjectStore,
+  path: string,
+  size: number,
+  columns: readonly ActionName[],
+  metadata: FileMetaData,
+  fromGroup: number,
+): AsyncGenerator<Action[]> {
+  const name = baseName(path);
+  const top = new Set(topLevelNames(metadata));
+  const wanted = columns.filter((c) => top.has(c));
+  if (wanted.length === 0) return;
+  const blob = new RangeBlob(store, path, size);
+  let file: pq.ParquetFile;
   try {
-    const wanted = columns.filter((c) => present.has(c));
-    if (wanted.length === 0) return;
-    let row = 0;
-    const batches = source.batches({ columns: [...wanted], batchSize: CHECKPOINT_BATCH_ROWS });
+    file = await pq.ParquetFile.fromFile(blob as unknown as Blob);
+  } catch (err) {
+    throw corruptLog(name, `not a readable Parquet file: ${describe(blob.failure ?? err)}`, undefined, err);
+  }
+  let row = 0;
+  for (let g = 0; g < fromGroup; g++) row += Number(metadata.row_groups[g]!.num_rows);
+  const groups = metadata.row_groups.map((_, g) => g).filter((g) => g >= fromGroup);
+  try {
+    const stream = (await file.stream({
+      rowGroups: groups,
+      columns: [...wanted],
+      batchSize: CHECKPOINT_BATCH_ROWS,
+    })) as ReadableStream<pq.RecordBatch>;
+    const reader = stream.getReader();
     for (;;) {
-      let next: IteratorResult<arrow.RecordBatch>;
+      let batch: arrow.RecordBatch | undefined;
       try {
-        next = await batches.next();
+        const next = await reader.read();
+        if (next.done) break;
+        batch = arrow.tableFromIPC(next.value.intoIPCStream()).batches[0];
       } catch (err) {
         throw corruptLog(
           name,
-          `cannot read rows from ${row}: ${(err as Error).message ?? String(err)}`,
+          `cannot read rows from ${row}: ${describe(blob.failure ?? err)}`,
           undefined,
           err,
         );
       }
-      if (next.done) break;
-      const batch = next.value;
+      if (!batch) continue;
       const cols = wanted.map((col) => {
         const child = batch.getChild(col);
         return child ? columnValues(child.data[0]!) : null;
       });
-      const actions: Action[] = [];
-      for (let i = 0; i < batch.numRows; i++) {
-        for (let k = 0; k < wanted.length; k++) {
-          const body = cols[k]?.[i] as Record<string, unknown> | null | undefined;
-          if (body === null || body === undefined) continue;
-          const col = wanted[k];
-          if (col === 'add') {
-            delete body.stats_parsed;
-            delete body.partitionValues_parsed;
-          }
-          // A struct whose fields are all null is how some writers spell "no action in this row".
-          if (!hasValue(body)) continue;
-          const problem = validateAction(col, body);
-          if (problem) throw corruptLog(name, `${col}: ${problem} (row ${row + i})`);
-          actions.push({ [col]: body } as Action);
-        }
-      }
+      yield toActions(wanted, cols, batch.numRows, name, row);
       row += batch.numRows;
-      yield actions;
     }
   } finally {
-    source.close();
+    file.free();
+  }
+}
+
+function describe(err: unknown): string {
+  return String((err as Error)?.message ?? err);
+}
+
+function topLevelNames(metadata: FileMetaData): string[] {
+  const out: string[] = [];
+  const schema = metadata.schema;
+  let at = 1;
+  const skipTree = () => {
+    const el = schema[at++]!;
+    for (let i = 0; i < (el.num_children ?? 0); i++) skipTree();
+  };
+  for (let i = 0; i < (schema[0]?.num_children ?? 0); i++) {
+    out.push(schema[at]!.name);
+    skipTree();
+  }
+  return out;
+}
+
+/**
+ * A Blob-like view of a stored object for parquet-wasm, each slice one ranged read. A failed read
+ * must never reject inside parquet-wasm (that aborts the WebAssembly instance): it hands back
+ * zeros, which the decoder rejects as a normal error, and keeps the cause in `failure`.
+ */
+class RangeBlob {
+  failure: unknown;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly path: string,
+    readonly size: number,
+  ) {}
+
+  slice(start: number, end: number): { arrayBuffer(): Promise<ArrayBuffer> } {
+    const s = Math.max(0, Math.floor(start));
+    const e = Math.min(this.size, Math.floor(end));
+    return {
+      arrayBuffer: async () => {
+        try {
+          const b = await this.store.getRange(this.path, s, e);
+          if (b.byteLength !== e - s) throw new Error(`short read at ${s}`);
+          return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+        } catch (err) {
+          this.failure ??= err;
+          return new ArrayBuffer(Math.max(0, e - s));
+        }
+      },
+    };
+  }
+}
+
+/** `{ [name]: body }`, with a literal key for the common actions (keeps V8's objects fast). */
+function wrap(name: ActionName, body: Record<string, unknown>): Action {
+  switch (name) {
+    case 'add':
+      return { add: body } as unknown as Action;
+    case 'remove':
+      return { remove: body } as unknown as Action;
+    default:
+      return { [name]: body } as Action;
   }
 }
 
