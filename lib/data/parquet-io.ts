@@ -80,18 +80,24 @@ export function writeParquetFile(
 }
 
 /**
- * A Blob-like view of an object, each slice read by one ranged GET (what parquet-wasm asks for).
+ * A Blob-like view of an object, each slice read by one ranged GET (what parquet-wasm asks for),
+ * or served from bytes already read (`cache`).
  *
  * A rejected read must never reach parquet-wasm: a rejection inside its reader aborts the
  * WebAssembly instance ("unreachable"), which takes the whole process down. So a failed read
  * hands back zeros of the right length, which the decoder rejects as a normal error, and the
- * real cause is kept in `failure` for the caller to report instead.
+ * real cause is kept in `failure` for the caller to report instead. Zeros can still make
+ * parquet-wasm's asynchronous reader trap (it panics on some malformed pages), so `ParquetSource`
+ * reads everything the reader will ask for into `cache` first, in JavaScript, where a failure is
+ * an ordinary rejection.
  */
 class StoreBlob {
   failure: unknown;
+  /** Byte ranges already read: a slice inside one of them is served without a request. */
+  readonly cache = new Map<string, { start: number; bytes: Uint8Array }>();
 
   constructor(
-    private readonly store: ObjectStore,
+    readonly store: ObjectStore,
     private readonly path: string,
     readonly size: number,
   ) {}
@@ -101,6 +107,12 @@ class StoreBlob {
     const e = Math.min(this.size, Math.floor(end));
     return {
       arrayBuffer: async () => {
+        for (const c of this.cache.values()) {
+          if (s >= c.start && e <= c.start + c.bytes.byteLength) {
+            const from = c.bytes.byteOffset + s - c.start;
+            return c.bytes.buffer.slice(from, from + e - s) as ArrayBuffer;
+          }
+        }
         try {
           const bytes = await this.store.getRange(this.path, s, e);
           if (bytes.byteLength !== e - s)
@@ -113,6 +125,40 @@ class StoreBlob {
       },
     };
   }
+}
+
+/**
+ * Files up to this size are read whole (one GET) and decoded by parquet-wasm's synchronous
+ * reader, which reports a corrupt page as an ordinary error; its asynchronous reader panics on
+ * some corrupt pages ("RuntimeError: unreachable", thrown from a microtask, so it kills the
+ * process and leaves every later asynchronous read hanging). Larger files are streamed, a row
+ * group at a time, after that row group's column chunks were read in JavaScript.
+ */
+export const WHOLE_FILE_DECODE_MAX_BYTES = 32 * 1024 * 1024;
+
+/** A range read that must return exactly `end - start` bytes. */
+async function readExactly(
+  store: ObjectStore,
+  path: string,
+  start: number,
+  end: number,
+): Promise<Uint8Array> {
+  const bytes = await store.getRange(path, start, end);
+  if (bytes.byteLength !== end - start)
+    throw new LakehouseError(
+      'STORAGE',
+      `parquet: ${path}: short read (${bytes.byteLength} of ${end - start} bytes at ${start}); the object changed or is truncated`,
+    );
+  return bytes;
+}
+
+/** A decoder failure as a STORAGE error naming the file (a bad file, not a failed request). */
+function corruptParquet(path: string, where: string, err: unknown): LakehouseError {
+  return new LakehouseError(
+    'STORAGE',
+    `parquet: ${path}: ${where}: ${String((err as Error)?.message ?? err)} (the file is corrupt or not Parquet)`,
+    { cause: err },
+  );
 }
 
 function readError(blob: StoreBlob, path: string, err: unknown): LakehouseError {
@@ -132,6 +178,18 @@ export interface ParquetReadOptions {
   columns?: string[];
   /** Rows per batch. Default 65,536. */
   batchSize?: number;
+  /**
+   * Read only these rows (row group, then `offset`/`limit` rows within it), in order; all rows
+   * when absent. Pages outside them are skipped undecoded.
+   */
+  rowRanges?: readonly RowRange[];
+}
+
+/** Rows [offset, offset + limit) of row group `rowGroup`. */
+export interface RowRange {
+  rowGroup: number;
+  offset: number;
+  limit: number;
 }
 
 /** An open Parquet file read by ranges. */
@@ -140,11 +198,17 @@ export class ParquetSource {
     private readonly file: pq.ParquetFile,
     private readonly blob: StoreBlob,
     readonly path: string,
+    /** The footer, decoded in JavaScript (byte ranges of the column chunks). */
+    private readonly footer: FileMetaData,
+    /** The whole file, when it is small enough to be decoded synchronously. */
+    private readonly whole: Uint8Array | undefined,
   ) {}
 
   /**
    * Open a Parquet object. `size` (e.g. `add.size`) saves a HEAD request. Rejects with NOT_FOUND
-   * when the object is missing, STORAGE when it is not a readable Parquet file.
+   * when the object is missing, STORAGE when it is not a readable Parquet file (the message names
+   * it), and with the store's own error (e.g. STORAGE_TRANSIENT) when a request fails. The footer
+   * is read and checked in JavaScript before parquet-wasm sees any byte.
    */
   static async open(store: ObjectStore, path: string, size?: number): Promise<ParquetSource> {
     const bytes = size ?? (await store.head(path)).size;
@@ -156,10 +220,33 @@ export class ParquetSource {
         `parquet: ${path} is not a Parquet file of ${bytes} bytes (no PAR1 footer there)`,
       );
     }
+    const footerLength = new DataView(tail.buffer, tail.byteOffset, 8).getUint32(0, true);
+    if (footerLength + 12 > bytes)
+      throw new LakehouseError(
+        'STORAGE',
+        `parquet: ${path}: footer length ${footerLength} does not fit in ${bytes} bytes (the file is corrupt)`,
+      );
     const blob = new StoreBlob(store, path, bytes);
+    let whole: Uint8Array | undefined;
+    if (bytes <= WHOLE_FILE_DECODE_MAX_BYTES) {
+      whole = await readExactly(store, path, 0, bytes);
+      blob.cache.set('file', { start: 0, bytes: whole });
+    } else {
+      const start = bytes - 8 - footerLength;
+      blob.cache.set('footer', { start, bytes: await readExactly(store, path, start, bytes) });
+    }
+    let footer: FileMetaData;
+    try {
+      footer = await parquetMetadataAsync({
+        byteLength: bytes,
+        slice: (start, end) => blob.slice(start, end ?? bytes).arrayBuffer(),
+      });
+    } catch (err) {
+      throw corruptParquet(path, 'footer', err);
+    }
     try {
       const file = await pq.ParquetFile.fromFile(blob as unknown as Blob);
-      return new ParquetSource(file, blob, path);
+      return new ParquetSource(file, blob, path, footer, whole);
     } catch (err) {
       throw readError(blob, path, err);
     }
@@ -172,6 +259,19 @@ export class ParquetSource {
 
   get numRows(): number {
     return this.file.metadata().fileMetadata().numRows();
+  }
+
+  /** The footer as hyparquet decodes it (row groups, column chunks, statistics, index offsets). */
+  get metadata(): FileMetaData {
+    return this.footer;
+  }
+
+  /** Bytes [start, end) of the file (served from what was already read when possible). */
+  async readRange(start: number, end: number): Promise<Uint8Array> {
+    for (const c of this.blob.cache.values())
+      if (start >= c.start && end <= c.start + c.bytes.byteLength)
+        return c.bytes.subarray(start - c.start, end - c.start);
+    return readExactly(this.blob.store, this.path, start, end);
   }
 
   /**
@@ -190,12 +290,7 @@ export class ParquetSource {
         !(f.type as unknown as { timezone: string | null }).timezone,
     );
     if (candidates.length === 0) return (this.int96 = { names: new Set() });
-    let metadata: FileMetaData;
-    try {
-      metadata = await parquetMetadataAsync(this.asyncBuffer());
-    } catch (err) {
-      throw readError(this.blob, this.path, err);
-    }
+    const metadata = this.footer;
     const names = new Set(
       metadata.schema
         .filter((e) => e.type === 'INT96' && candidates.some((c) => c.name === e.name))
@@ -255,6 +350,8 @@ export class ParquetSource {
   /** Stream the file's rows as Arrow batches, in file order. */
   async *batches(options: ParquetReadOptions = {}): AsyncGenerator<RecordBatch> {
     const int96 = await this.int96Columns();
+    // INT96 columns are re-read by file row number: read every row then.
+    if (int96.names.size > 0 && options.rowRanges) options = { ...options, rowRanges: undefined };
     let row = 0;
     for await (const batch of this.wasmBatches(options)) {
       const start = row;
@@ -283,11 +380,69 @@ export class ParquetSource {
   }
 
   private async *wasmBatches(options: ParquetReadOptions): AsyncGenerator<RecordBatch> {
+    const readerOptions = {
+      batchSize: options.batchSize ?? 65_536,
+      ...(options.columns ? { columns: options.columns } : {}),
+    };
+    const ranges: { rowGroup: number; offset?: number; limit?: number }[] = options.rowRanges
+      ? [...options.rowRanges]
+      : this.footer.row_groups.map((_, g) => ({ rowGroup: g }));
+    for (const { rowGroup: g, offset, limit } of ranges) {
+      const rows = offset !== undefined ? { offset, limit } : {};
+      if (this.whole) {
+        let table: pq.Table;
+        try {
+          table = pq.readParquet(this.whole, { ...readerOptions, ...rows, rowGroups: [g] });
+        } catch (err) {
+          throw corruptParquet(this.path, `row group ${g}`, err);
+        }
+        let decoded = tableFromIPC(table.intoIPCStream());
+        // parquet-wasm 0.8's readParquet ignores `columns` (its stream honors them): project here.
+        if (options.columns) decoded = decoded.select(options.columns);
+        yield* decoded.batches;
+        continue;
+      }
+      // Everything the reader will ask for, read first (a failed request rejects here).
+      const [start, end] = this.chunkSpan(g, options.columns);
+      if (end > start)
+        this.blob.cache.set('rowGroup', {
+          start,
+          bytes: await readExactly(this.blob.store, this.path, start, end),
+        });
+      yield* this.streamRowGroup(g, { ...readerOptions, ...rows });
+      this.blob.cache.delete('rowGroup');
+    }
+  }
+
+  /** The byte range covering row group `g`'s column chunks of `columns` (top-level names; all when absent). */
+  private chunkSpan(g: number, columns: string[] | undefined): [number, number] {
+    let start = Number.MAX_SAFE_INTEGER;
+    let end = 0;
+    for (const chunk of this.footer.row_groups[g]!.columns) {
+      const meta = chunk.meta_data;
+      if (!meta) continue;
+      if (columns && !columns.includes(meta.path_in_schema[0]!)) continue;
+      const first = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+      start = Math.min(start, first, Number(meta.data_page_offset));
+      end = Math.max(end, first + Number(meta.total_compressed_size));
+    }
+    if (end > this.blob.size || start > end)
+      throw new LakehouseError(
+        'STORAGE',
+        `parquet: ${this.path}: row group ${g} claims bytes [${start}, ${end}) of a ${this.blob.size}-byte file (the file is corrupt)`,
+      );
+    return end === 0 ? [0, 0] : [start, end];
+  }
+
+  private async *streamRowGroup(
+    g: number,
+    readerOptions: { batchSize: number; columns?: string[]; offset?: number; limit?: number },
+  ): AsyncGenerator<RecordBatch> {
     let stream: ReadableStream<pq.RecordBatch>;
     try {
       stream = (await this.file.stream({
-        batchSize: options.batchSize ?? 65_536,
-        ...(options.columns ? { columns: options.columns } : {}),
+        ...readerOptions,
+        rowGroups: [g],
       })) as ReadableStream<pq.RecordBatch>;
     } catch (err) {
       throw readError(this.blob, this.path, err);

@@ -77,6 +77,8 @@ export interface VacuumMetrics {
   /** Tombstoned files kept because a version inside the window still reads them. */
   filesKeptForTimeTravel: number;
   filesScanned: number;
+  /** Temporary files of interrupted writes deleted (local disk only; see ObjectStore). */
+  temporaryFilesDeleted?: number;
   durationMs: number;
 }
 
@@ -237,6 +239,9 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
   };
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
   await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
+  // Temporary files of puts killed mid-way (local disk), by the same cutoff: never a live put's.
+  if (store.removeAbandonedTemporaryFiles)
+    metrics.temporaryFilesDeleted = (await store.removeAbandonedTemporaryFiles(cutoff)).length;
   if (verify) {
     metrics.filesSkippedStale = stale;
     metrics.filesDeleted = deleted;

@@ -183,6 +183,36 @@ export class LocalObjectStore implements ObjectStore {
     await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, paths.length) }, worker));
   }
 
+  /**
+   * Delete `.<name>.<uuid>.lakehouse-tmp` files (left by puts killed between writing and
+   * renaming them) anywhere under the root, last modified before `olderThan`. A put still
+   * writing keeps its file younger than that (every write bumps the modification time).
+   */
+  async removeAbandonedTemporaryFiles(olderThan: number): Promise<string[]> {
+    const removed: string[] = [];
+    const visit = async (dirRel: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await fs.readdir(dirRel ? this.abs(dirRel) : this.dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw mapError(err, dirRel);
+      }
+      for (const e of entries) {
+        const rel = dirRel ? `${dirRel}/${e.name}` : e.name;
+        if (e.isDirectory()) await visit(rel);
+        else if (e.isFile() && isTempName(e.name)) {
+          const st = await statOrNull(this.abs(rel), rel);
+          if (!st || st.mtimeMs >= olderThan) continue;
+          await fs.rm(this.abs(rel), { force: true });
+          removed.push(rel);
+        }
+      }
+    };
+    await visit('');
+    return removed;
+  }
+
   private async writeTemp(target: string, data: Uint8Array): Promise<string> {
     await fs.mkdir(path.dirname(target), { recursive: true });
     const tmp = tempName(target);

@@ -56,6 +56,12 @@ export interface ObjectStore {
   list(prefix: string, options?: ListOptions): AsyncIterable<ObjectMeta>;
   /** Delete a batch of paths (missing paths are ignored). Backends batch as the store allows. */
   deleteMany(paths: readonly string[]): Promise<void>;
+  /**
+   * Delete the temporary files of interrupted writes (a process killed mid-put) last modified
+   * before `olderThan` (ms since the epoch), never younger ones (a put may still be writing them).
+   * Resolves to the paths deleted. Only stores whose writes leave such files (local disk) have it.
+   */
+  removeAbandonedTemporaryFiles?(olderThan: number): Promise<string[]>;
   /** Release clients, sockets, file handles. */
   close?(): Promise<void>;
 }

@@ -109,6 +109,9 @@ export class FaultStore implements ObjectStore {
   deleteMany(paths: readonly string[]): Promise<void> {
     return this.run('DELETE', paths[0] ?? '', true, () => this.inner.deleteMany(paths));
   }
+  removeAbandonedTemporaryFiles(olderThan: number): Promise<string[]> {
+    return this.inner.removeAbandonedTemporaryFiles?.(olderThan) ?? Promise.resolve([]);
+  }
   close(): Promise<void> {
     return this.inner.close?.() ?? Promise.resolve();
   }

@@ -71,6 +71,8 @@ export interface WorkerRun {
   child: ChildProcess;
   /** Successes the worker reported so far (before it died, if it was killed). */
   acks: Ack[];
+  /** Resolves (to Date.now()) when the worker has started and is about to do its work. */
+  began: Promise<number>;
   /** Resolves when it exits: the exit code, the signal, its `done` counters (absent when killed). */
   exit: Promise<{
     code: number | null;
@@ -101,13 +103,16 @@ export function runWorker(
   let buffer = '';
   let stderr = '';
   let done: Record<string, unknown> | undefined;
+  let markBegan: (t: number) => void = () => undefined;
+  const began = new Promise<number>((resolve) => (markBegan = resolve));
   child.stdout!.on('data', (c: Buffer) => {
     buffer += c.toString();
     let nl: number;
     while ((nl = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
-      if (line.startsWith('ack ')) acks.push(JSON.parse(line.slice(4)) as Ack);
+      if (line === 'begin') markBegan(Date.now());
+      else if (line.startsWith('ack ')) acks.push(JSON.parse(line.slice(4)) as Ack);
       else if (line.startsWith('done ')) done = JSON.parse(line.slice(5)) as Record<string, unknown>;
     }
   });
@@ -118,7 +123,7 @@ export function runWorker(
     done?: Record<string, unknown>;
     stderr: string;
   }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, done, stderr })));
-  return { child, acks, exit };
+  return { child, acks, began, exit };
 }
 
 export async function openTable(uri: string, storageOptions: Record<string, string>): Promise<ObjectStore> {
@@ -139,7 +144,13 @@ export interface TableCheck {
  * latest version exists, and the rows are read back (grouped by the batch that wrote them).
  * Throws, naming the version or file, when one does not hold.
  */
-export async function checkTable(store: ObjectStore): Promise<TableCheck> {
+export async function checkTable(
+  store: ObjectStore,
+  options: {
+    /** Versions below this were checked already (a caller checking after every step): not reloaded. */
+    fromVersion?: number;
+  } = {},
+): Promise<TableCheck> {
   const latest = await Snapshot.load(store);
   // Versions still described by a commit file (cleanup may have expired older ones: none here).
   const commits = new Set<number>();
@@ -150,7 +161,7 @@ export async function checkTable(store: ObjectStore): Promise<TableCheck> {
   let versionsLoaded = 0;
   for (let v = 0; v <= latest.version; v++) {
     if (!commits.has(v)) throw new Error(`version ${v} has no commit file (latest is ${latest.version})`);
-    await Snapshot.load(store, { version: v });
+    if (v >= (options.fromVersion ?? 0)) await Snapshot.load(store, { version: v });
     versionsLoaded++;
   }
   let activeFiles = 0;

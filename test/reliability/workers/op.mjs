@@ -3,6 +3,7 @@
 // Environment: RELIABILITY_STORAGE_OPTIONS (JSON), RELIABILITY_WRITER (writer id),
 // RELIABILITY_COMMITS (appends to make), RELIABILITY_STOP (a file: loops stop when it exists).
 // Output, one line each, flushed before the next step (stdout to a pipe is synchronous on Linux):
+//   begin                                    started (imports done, store open), work follows
 //   ack {"version":V,"writer":W,"seq":S}   an append whose commit returned success
 //   done {...counters}                       at a clean end
 // A lost race on a commit (put-if-absent refused) is counted as a conflict: the transaction
@@ -46,6 +47,7 @@ const store = new Proxy(inner, {
   },
 });
 const stopped = () => stopFile !== undefined && existsSync(stopFile);
+process.stdout.write('begin\n');
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
 if (op === 'append') {
