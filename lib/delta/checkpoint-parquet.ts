@@ -3,8 +3,8 @@
  * between (no WebAssembly decode, no IPC copy, no per-column intermediate arrays).
  *
  * Contract:
- * - `decodeRowGroup` returns, for each wanted top-level column (action name), one value per row
- *   of the row group: the action body as `columnValues` (arrow-rows.ts) would build it (structs
+ * - `decodeRowGroup` returns, for each wanted top-level column (action name) that has a value in
+ *   the row group, one value per row of the row group: the action body as `columnValues` (arrow-rows.ts) would build it (structs
  *   as objects without their null fields, maps as objects keeping null values, lists as arrays,
  *   64-bit integers as numbers), or `null` where the row holds no such action.
  * - It decodes what Spark, delta-rs and this kit write into checkpoints: flat or nested structs,
@@ -272,7 +272,13 @@ export async function decodeRowGroup(req: DecodeRequest): Promise<Map<string, un
   const data = new Map<LeafNode, LeafData>();
   leaves.forEach((leaf, i) => data.set(leaf, decoded[i]!));
   const out = new Map<string, unknown[]>();
-  for (const top of tops) out.set(top.name, assemble(top, rows, data));
+  for (const top of tops) {
+    // A column with no value in this row group (e.g. `remove` among adds) is null in every row.
+    const tl: LeafNode[] = [];
+    leavesOf(top, tl);
+    if (top.def > 0 && tl.every((l) => data.get(l)!.values.length === 0)) continue;
+    out.set(top.name, assemble(top, rows, data));
+  }
   return out;
 }
 

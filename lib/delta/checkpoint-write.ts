@@ -1,12 +1,9 @@
-import * as arrow from 'apache-arrow';
-import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm/node';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { RemoveAction } from './actions.js';
-import { buildData } from './arrow-build.js';
 import { readLastCheckpoint, writeLastCheckpoint } from './last-checkpoint.js';
 import { classicCheckpointPath } from './log-path.js';
 import { parseInterval, tableProperty } from './properties.js';
 import type { Snapshot } from './snapshot.js';
+import { ParquetStreamWriter, type ParquetCodec, type ParquetField } from './parquet-write.js';
 
 /**
  * Write a classic single-file V1 checkpoint for a snapshot ("Checkpoints" and "Checkpoint Schema" in
@@ -16,110 +13,75 @@ import type { Snapshot } from './snapshot.js';
  * (only moved forward, never back to an older checkpoint).
  */
 
-const {
-  Field,
-  Struct,
-  Utf8,
-  Int64,
-  Int32,
-  Bool,
-  Map_,
-  List,
-  Schema,
-  RecordBatch,
-  Table,
-  makeData,
-  tableToIPC,
-} = arrow;
-
-const str = () => new Utf8();
-const f = (name: string, type: arrow.DataType) => new Field(name, type, true);
-const mapField = (name: string) =>
-  new Field(
-    name,
-    new Map_(
-      new Field(
-        'key_value',
-        new Struct([new Field('key', str(), false), new Field('value', str(), true)]),
-        false,
-      ) as never,
-    ),
-    true,
-  );
-const listField = (name: string) => f(name, new List(new Field('element', str(), true)));
-const dvType = () =>
-  new Struct([
-    f('storageType', str()),
-    f('pathOrInlineDv', str()),
-    f('offset', new Int32()),
-    f('sizeInBytes', new Int32()),
-    f('cardinality', new Int64()),
-    f('maxRowIndex', new Int64()),
+const str = (name: string): ParquetField => ({ name, kind: 'string' });
+const i64 = (name: string): ParquetField => ({ name, kind: 'int64' });
+const i32 = (name: string): ParquetField => ({ name, kind: 'int32' });
+const bool = (name: string): ParquetField => ({ name, kind: 'bool' });
+const map = (name: string): ParquetField => ({ name, kind: 'map' });
+const list = (name: string): ParquetField => ({ name, kind: 'list' });
+const struct = (name: string, fields: ParquetField[]): ParquetField => ({ name, kind: 'struct', fields });
+const dv = () =>
+  struct('deletionVector', [
+    str('storageType'),
+    str('pathOrInlineDv'),
+    i32('offset'),
+    i32('sizeInBytes'),
+    i64('cardinality'),
+    i64('maxRowIndex'),
   ]);
 
-function checkpointSchema(withStats: boolean, withDomains: boolean): arrow.Schema {
-  const addFields = [
-    f('path', str()),
-    mapField('partitionValues'),
-    f('size', new Int64()),
-    f('modificationTime', new Int64()),
-    f('dataChange', new Bool()),
-    ...(withStats ? [f('stats', str())] : []),
-    mapField('tags'),
-    f('deletionVector', dvType()),
-    f('baseRowId', new Int64()),
-    f('defaultRowCommitVersion', new Int64()),
-    f('clusteringProvider', str()),
-  ];
+/** The checkpoint's columns (PROTOCOL.md "Checkpoint Schema"), every field nullable. */
+function checkpointSchema(withStats: boolean, withDomains: boolean): ParquetField[] {
   const fields = [
-    f('txn', new Struct([f('appId', str()), f('version', new Int64()), f('lastUpdated', new Int64())])),
-    f('add', new Struct(addFields)),
-    f(
-      'remove',
-      new Struct([
-        f('path', str()),
-        f('deletionTimestamp', new Int64()),
-        f('dataChange', new Bool()),
-        f('extendedFileMetadata', new Bool()),
-        mapField('partitionValues'),
-        f('size', new Int64()),
-        f('deletionVector', dvType()),
-        f('baseRowId', new Int64()),
-        f('defaultRowCommitVersion', new Int64()),
-      ]),
-    ),
-    f(
-      'metaData',
-      new Struct([
-        f('id', str()),
-        f('name', str()),
-        f('description', str()),
-        f('format', new Struct([f('provider', str()), mapField('options')])),
-        f('schemaString', str()),
-        listField('partitionColumns'),
-        mapField('configuration'),
-        f('createdTime', new Int64()),
-      ]),
-    ),
-    f(
-      'protocol',
-      new Struct([
-        f('minReaderVersion', new Int32()),
-        f('minWriterVersion', new Int32()),
-        listField('readerFeatures'),
-        listField('writerFeatures'),
-      ]),
-    ),
+    struct('txn', [str('appId'), i64('version'), i64('lastUpdated')]),
+    struct('add', [
+      str('path'),
+      map('partitionValues'),
+      i64('size'),
+      i64('modificationTime'),
+      bool('dataChange'),
+      ...(withStats ? [str('stats')] : []),
+      map('tags'),
+      dv(),
+      i64('baseRowId'),
+      i64('defaultRowCommitVersion'),
+      str('clusteringProvider'),
+    ]),
+    struct('remove', [
+      str('path'),
+      i64('deletionTimestamp'),
+      bool('dataChange'),
+      bool('extendedFileMetadata'),
+      map('partitionValues'),
+      i64('size'),
+      dv(),
+      i64('baseRowId'),
+      i64('defaultRowCommitVersion'),
+    ]),
+    struct('metaData', [
+      str('id'),
+      str('name'),
+      str('description'),
+      struct('format', [str('provider'), map('options')]),
+      str('schemaString'),
+      list('partitionColumns'),
+      map('configuration'),
+      i64('createdTime'),
+    ]),
+    struct('protocol', [
+      i32('minReaderVersion'),
+      i32('minWriterVersion'),
+      list('readerFeatures'),
+      list('writerFeatures'),
+    ]),
   ];
   if (withDomains)
-    fields.push(
-      f(
-        'domainMetadata',
-        new Struct([f('domain', str()), f('configuration', str()), f('removed', new Bool())]),
-      ),
-    );
-  return new Schema(fields);
+    fields.push(struct('domainMetadata', [str('domain'), str('configuration'), bool('removed')]));
+  return fields;
 }
+
+/** Rows per row group: bounds the writer's memory (and a reader's) whatever the table's size. */
+const CHECKPOINT_ROW_GROUP_ROWS = 131_072;
 
 export interface CheckpointResult {
   version: number;
@@ -133,8 +95,11 @@ export interface CheckpointResult {
 export interface CheckpointOptions {
   /** "Now" for tombstone expiry, ms since the epoch. Default Date.now(). */
   now?: number;
-  /** Compression codec; default snappy (what Spark and delta-rs write). */
-  compression?: 'snappy' | 'zstd' | 'uncompressed';
+  /**
+   * Page compression; default uncompressed (as delta-rs writes checkpoints: fastest to write and
+   * read). `zstd` and `gzip` make the file several times smaller, for slow stores.
+   */
+  compression?: ParquetCodec;
 }
 
 /** Write a checkpoint of `snapshot` and move `_last_checkpoint` to it. */
@@ -154,61 +119,56 @@ export async function writeCheckpoint(
   );
   const minTimestamp = now - retention;
 
-  // One array per top-level column, null where a row holds another action.
-  const columns = new Map<string, unknown[]>(schema.fields.map((fl) => [fl.name, []]));
-  let rows = 0;
-  const appendRow = (column: string, value: unknown) => {
-    for (const [name, values] of columns) values.push(name === column ? value : null);
-    rows++;
-  };
-  appendRow('protocol', snapshot.protocol);
-  appendRow('metaData', {
-    ...snapshot.metadata,
-    format: snapshot.metadata.format ?? { provider: 'parquet', options: {} },
+  const writer = new ParquetStreamWriter(schema, {
+    codec: options.compression ?? 'uncompressed',
+    createdBy: 'lakehouse-kit',
   });
-  for (const txn of snapshot.appTransactions.values()) appendRow('txn', txn);
-  for (const d of domains) appendRow('domainMetadata', d);
   let numOfAddFiles = 0;
-  for (const add of snapshot.activeFilesIterator()) {
-    appendRow('add', withStats ? add : { ...add, stats: undefined });
-    numOfAddFiles++;
+  let rows = 0;
+  let sizeInBytes = 0;
+  // Rows are shredded as the snapshot is walked and written a row group at a time: memory stays
+  // bounded by one row group (no copy of the file list, no whole-file buffer).
+  async function* encode(): AsyncGenerator<Uint8Array> {
+    const row = (column: string, value: object) => {
+      writer.addRow(column, value as Record<string, unknown>);
+      rows++;
+    };
+    const full = () => writer.pendingRows >= CHECKPOINT_ROW_GROUP_ROWS;
+    row('protocol', snapshot.protocol);
+    row('metaData', {
+      ...snapshot.metadata,
+      format: snapshot.metadata.format ?? { provider: 'parquet', options: {} },
+    });
+    for (const txn of snapshot.appTransactions.values()) row('txn', txn);
+    for (const d of domains) row('domainMetadata', d);
+    for (const add of snapshot.activeFilesIterator()) {
+      // Fields the schema does not name (stats when they are off) are not written.
+      row('add', add);
+      numOfAddFiles++;
+      if (full()) yield counted(writer.flush());
+    }
+    for (const rm of snapshot.tombstones()) {
+      if ((rm.deletionTimestamp ?? 0) <= minTimestamp) continue; // expired tombstone
+      row('remove', rm); // stats and tags are not in the remove schema (PROTOCOL.md "Checkpoints")
+      if (full()) yield counted(writer.flush());
+    }
+    yield counted(writer.finish());
   }
-  for (const rm of snapshot.tombstones()) {
-    if ((rm.deletionTimestamp ?? 0) <= minTimestamp) continue; // expired tombstone
-    appendRow('remove', checkpointRemove(rm));
-  }
-
-  const children = schema.fields.map((fl) => buildData(fl.type, columns.get(fl.name)!));
-  const batch = new RecordBatch(
-    schema,
-    makeData({ type: new Struct(schema.fields), length: rows, nullCount: 0, children }),
-  );
-  const ipc = tableToIPC(new Table([batch]), 'stream');
-  const codec =
-    options.compression === 'zstd'
-      ? Compression.ZSTD
-      : options.compression === 'uncompressed'
-        ? Compression.UNCOMPRESSED
-        : Compression.SNAPPY;
-  const props = new WriterPropertiesBuilder().setCompression(codec).setCreatedBy('lakehouse-kit').build();
-  const bytes = writeParquet(WasmTable.fromIPCStream(ipc), props);
+  const counted = (bytes: Uint8Array) => {
+    sizeInBytes += bytes.length;
+    return bytes;
+  };
   const path = classicCheckpointPath(snapshot.version);
-  await store.put(path, bytes);
-  const result = { version: snapshot.version, path, size: rows, sizeInBytes: bytes.length, numOfAddFiles };
+  await store.putStream(path, encode());
+  const result = { version: snapshot.version, path, size: rows, sizeInBytes, numOfAddFiles };
   const previous = await readLastCheckpoint(store);
   if (!previous || previous.version <= snapshot.version) {
     await writeLastCheckpoint(store, {
       version: result.version,
       size: rows,
-      sizeInBytes: bytes.length,
+      sizeInBytes,
       numOfAddFiles,
     });
   }
   return result;
-}
-
-/** Tombstones in checkpoints carry no stats or tags (PROTOCOL.md "Checkpoints"). */
-function checkpointRemove(rm: RemoveAction): RemoveAction {
-  const { stats: _stats, tags: _tags, ...rest } = rm;
-  return rest;
 }

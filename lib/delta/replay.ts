@@ -116,8 +116,21 @@ export async function replay(
     }
   }
   if (segment.checkpoint) {
-    for await (const batch of readCheckpointActions(store, segment.checkpoint))
-      for (const a of batch) apply(a);
+    // A checkpoint holds each file once (reconciled when it was written), so a checkpoint add is
+    // checked against the files newer commits decided (a small set) and the tombstones, not
+    // against the map of every active file it is filling.
+    const decided = new Set<string>([...adds.keys(), ...removes.keys()]);
+    for await (const batch of readCheckpointActions(store, segment.checkpoint)) {
+      for (const a of batch) {
+        if ('add' in a) {
+          const key = fileKey(a.add, rootPath);
+          if (!decided.has(key) && !removes.has(key)) adds.set(key, a.add);
+        } else if ('remove' in a) {
+          const key = fileKey(a.remove, rootPath);
+          if (!decided.has(key) && !adds.has(key)) removes.set(key, a.remove);
+        } else apply(a);
+      }
+    }
   }
   if (segment.versionCommit && !commitInfo && segment.commits.length === 0) {
     // The snapshot version is the checkpoint's: its commitInfo is only in the JSON commit.
