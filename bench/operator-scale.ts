@@ -1,24 +1,74 @@
 /**
  * Operator at scale: 1,000 LakeTables (tables on local disk) settled by one operator process
  * against the real kube-apiserver of the test environment. Reports the time until every table is
- * Ready and the operator's peak RSS (VmHWM), and fails when the peak exceeds 256 MiB.
+ * Ready, the operator's RSS once it is ready with no tables (what its code costs), at settle, and
+ * its peak (VmHWM), and fails when the peak exceeds 256 MiB.
  *
  *   npm run build && npx tsx bench/operator-scale.ts [--tables 1000] [--concurrency 8]
+ *       [--node-options deployment|none|'<flags>']   default: the NODE_OPTIONS of
+ *                                                    operator/deploy/base/deployment.yaml
+ *       [--heap-snapshot FILE]   write a V8 heap snapshot of the operator at settle (after VmHWM
+ *                                is read: writing a snapshot costs memory itself)
  *
  * Runs with tsx (it starts the API server through test/harness/kube.ts, which is not compiled).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LIMIT_MIB = 256;
-/** As operator/deploy/base/deployment.yaml runs it: a heap cap makes V8 collect before it grows. */
-const DEPLOYMENT_NODE_OPTIONS = '--max-old-space-size=192';
+const DEPLOYMENT = path.join(root, 'operator/deploy/base/deployment.yaml');
+
+/** NODE_OPTIONS as the Deployment runs the operator (its heap cap makes V8 collect before it grows). */
+function deploymentNodeOptions(): string {
+  for (const doc of parseAllDocuments(readFileSync(DEPLOYMENT, 'utf8'))) {
+    const d = doc.toJS() as {
+      kind?: string;
+      spec?: {
+        template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } };
+      };
+    };
+    if (d?.kind !== 'Deployment') continue;
+    const env = d.spec?.template?.spec?.containers?.[0]?.env ?? [];
+    const value = env.find((e) => e.name === 'NODE_OPTIONS')?.value;
+    if (value) return value;
+  }
+  throw new Error(`${DEPLOYMENT}: no NODE_OPTIONS in the operator container's env`);
+}
+
+function procStatusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) / 1024;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitReady(port: number, exited: () => boolean): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    if (exited()) throw new Error('the operator exited before it was ready');
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the operator was not ready within 60 s');
+}
 
 interface ApiServer {
   kubeconfigPath: string;
@@ -29,9 +79,18 @@ interface ApiServer {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { tables: { type: 'string', default: '1000' }, concurrency: { type: 'string', default: '8' } },
+    options: {
+      tables: { type: 'string', default: '1000' },
+      concurrency: { type: 'string', default: '8' },
+      'node-options': { type: 'string', default: 'deployment' },
+      'heap-snapshot': { type: 'string' },
+    },
   });
   const count = Number(values.tables);
+  const requested = values['node-options'];
+  const nodeOptions =
+    requested === 'deployment' ? deploymentNodeOptions() : requested === 'none' ? '' : requested;
+  const snapshotFile = values['heap-snapshot'] ? path.resolve(values['heap-snapshot']) : undefined;
   // A computed specifier keeps the test harness out of the compiled build.
   const harness = pathToFileURL(path.join(root, 'test/harness/kube.ts')).href;
   const { startKubeApiServer } = (await import(harness)) as { startKubeApiServer: () => Promise<ApiServer> };
@@ -47,6 +106,7 @@ async function main(): Promise<void> {
       '--timeout=60s',
       'crd/laketables.lakehouse.dev',
     ]);
+    const port = await freePort();
     const roots = Object.fromEntries(
       ['raw', 'curated', 'models', 'scratch'].map((z) => [z, path.join(tmp, z)]),
     );
@@ -56,20 +116,29 @@ async function main(): Promise<void> {
         path.join(root, 'dist/operator/src/main.js'),
         `--kubeconfig=${kube.kubeconfigPath}`,
         '--no-leader-elect',
-        '--port=0',
+        `--port=${port}`,
         `--concurrency=${values.concurrency}`,
         `--storage-roots=${JSON.stringify({ default: roots })}`,
       ],
       {
+        cwd: tmp,
         stdio: ['ignore', 'ignore', 'inherit'],
         env: {
           ...process.env,
           LOG_LEVEL: 'warn',
-          NODE_OPTIONS: DEPLOYMENT_NODE_OPTIONS,
+          NODE_OPTIONS: [nodeOptions, snapshotFile ? '--heapsnapshot-signal=SIGUSR2' : '']
+            .filter(Boolean)
+            .join(' '),
         },
       },
     );
     const pid = child.pid!;
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    await waitReady(port, () => exited);
+    // Ready with an empty cache: what the operator's code and libraries cost before any table.
+    await new Promise((r) => setTimeout(r, 1000));
+    const idleRssMiB = procStatusMiB(pid, 'VmRSS');
     const api = kube.kubeConfig().makeApiClient(CustomObjectsApi);
     const started = Date.now();
     for (let i = 0; i < count; i += 25) {
@@ -118,16 +187,40 @@ async function main(): Promise<void> {
       if (Date.now() - started > 900_000) throw new Error(`only ${ready} of ${count} Ready after 15 min`);
     }
     const settled = Date.now();
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const peakMiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+    const peakMiB = procStatusMiB(pid, 'VmHWM');
+    const settledRssMiB = procStatusMiB(pid, 'VmRSS');
+    if (snapshotFile) {
+      child.kill('SIGUSR2');
+      const until = Date.now() + 120_000;
+      let written: string | undefined;
+      // Node names it Heap.<date>.<pid>…heapsnapshot in its cwd; it stays empty until written.
+      while (!written && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 1000));
+        written = readdirSync(tmp).find((f) => f.endsWith('.heapsnapshot'));
+      }
+      if (!written) throw new Error('the operator wrote no heap snapshot within 120 s');
+      let size = -1;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 2000));
+        const now = statSync(path.join(tmp, written)).size;
+        if (now > 0 && now === size) break;
+        size = now;
+      }
+      copyFileSync(path.join(tmp, written), snapshotFile);
+      process.stderr.write(`heap snapshot: ${snapshotFile}\n`);
+    }
     const result = {
       tables: count,
       concurrency: Number(values.concurrency),
+      nodeOptions,
       createSeconds: (created - started) / 1000,
       settleSeconds: (settled - started) / 1000,
       tablesPerSecond: count / ((settled - started) / 1000),
+      idleRssMiB: Math.round(idleRssMiB),
+      settledRssMiB: Math.round(settledRssMiB),
       peakRssMiB: Math.round(peakMiB),
       limitMiB: LIMIT_MIB,
+      loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))),
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
     if (peakMiB > LIMIT_MIB) {

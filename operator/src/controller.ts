@@ -4,7 +4,7 @@
  * `reconcileTable` of lib/reconcile, the same code `lakehouse reconcile` runs. Each step returns
  * early; the pass ends with the time to come back (the next due maintenance), never polling.
  */
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from './kube.js';
 import type { Logger } from 'pino';
 import { isLakehouseError } from '../../lib/errors.js';
 import { reconcileTable, type ActionReport, type TableReport } from '../../lib/reconcile/index.js';

@@ -5,7 +5,7 @@
  * the storage options (`accessKeyId`, `secretAccessKey`, `endpoint`, `accountKey`, …), read on each
  * reconcile and never logged or written to the status.
  */
-import { ApiException, CoreV1Api } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api } from './kube.js';
 import { LakehouseError } from '../../lib/errors.js';
 import type { StorageOptions } from '../../lib/storage/index.js';
 import type { KubeLakeTable } from './types.js';

@@ -2,7 +2,7 @@
  * Kubernetes Events on LakeTables (core/v1, what `kubectl describe` shows): one per action and
  * per failure. Recording an Event never fails a reconcile: a refused Event is logged and dropped.
  */
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from './kube.js';
 import type { Logger } from 'pino';
 import { LAKETABLE_API_VERSION, LAKETABLE_KIND } from '../../lib/spec/index.js';
 import { COMPONENT } from './names.js';

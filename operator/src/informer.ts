@@ -4,9 +4,13 @@
  * when the server answers 410 Gone (the version was compacted away) the informer lists again and
  * reports what changed meanwhile, deletions included. Every `resyncMs` every cached object is
  * handed to the handler again, so nothing is forgotten if an event was lost.
+ *
+ * The cache keeps what a reconcile reads (metadata, spec, status) and drops `metadata.managedFields`
+ * (the server-side-apply bookkeeping of every writer, often larger than the spec): writes re-read
+ * the object from the API server, so nothing is lost.
  */
-import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { CustomObjectsApi, KubeConfig, Watch } from './kube.js';
 import { GROUP, PLURAL, VERSION, tableKey } from './names.js';
 import type { KubeLakeTable } from './types.js';
 
@@ -120,6 +124,7 @@ export class LakeTableInformer {
         const key = tableKey(item.metadata.namespace, item.metadata.name);
         seen.add(key);
         const previous = this.cache.get(key);
+        slim(item);
         this.cache.set(key, item);
         if (!previous) this.options.onEvent('added', key, item);
         else if (previous.metadata.resourceVersion !== item.metadata.resourceVersion)
@@ -188,17 +193,27 @@ export class LakeTableInformer {
             this.cache.delete(key);
             this.options.onEvent('deleted', key, obj, previous);
           } else {
+            slim(obj);
             this.cache.set(key, obj);
             this.options.onEvent(previous ? 'modified' : 'added', key, obj, previous);
           }
         },
-        (err: unknown) => finish(gone ? null : err),
+        (err: unknown) => {
+          // 410 as the answer itself (not as an ERROR event in the stream): list again too.
+          if ((err as { statusCode?: number } | null)?.statusCode === 410) gone = true;
+          finish(gone ? null : err);
+        },
       );
     } catch (err) {
       if ((err as { statusCode?: number; code?: number }).statusCode === 410) gone = true;
       finish(err);
     }
   }
+}
+
+/** Drop what no reconcile reads from a cached object (see the module comment). */
+function slim(table: KubeLakeTable): void {
+  delete (table.metadata as { managedFields?: unknown }).managedFields;
 }
 
 export function errorText(err: unknown): string {

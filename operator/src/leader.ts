@@ -6,7 +6,7 @@
  * before anyone else may take over). Writes carry the resourceVersion read, so two candidates
  * never both win: the second gets 409 Conflict.
  */
-import { ApiException, CoordinationV1Api, KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { ApiException, CoordinationV1Api, KubeConfig, type V1Lease } from './kube.js';
 import type { Logger } from 'pino';
 
 export interface LeaderElectionOptions {
@@ -186,10 +186,7 @@ export class LeaderElector {
   }
 }
 
-/**
- * A metav1.MicroTime (`2006-01-02T15:04:05.000000Z`). client-node types it as a Date but would
- * send a Date in milliseconds, which the API server refuses; a string passes through unchanged.
- */
-function microTime(d: Date): Date {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+/** A metav1.MicroTime (`2006-01-02T15:04:05.000000Z`): the API server refuses milliseconds-only times. */
+function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }

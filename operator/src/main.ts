@@ -16,11 +16,11 @@
  * SIGTERM / SIGINT: release the Lease, finish in-flight reconciles, exit 0.
  */
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Command } from 'commander';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { StorageRoots } from '../../lib/spec/index.js';
+import { KubeConfig } from './kube.js';
 import { startOperator } from './operator.js';
 
 interface FileConfig {

@@ -6,16 +6,17 @@
  */
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import type { StorageRoots } from '../../lib/spec/index.js';
 import type { StorageOptions } from '../../lib/storage/index.js';
 import { LakeTableController } from './controller.js';
+import { KubeConfig, type KubeConfigSource } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
 
 export interface OperatorOptions {
-  readonly kubeConfig: KubeConfig;
+  /** Where the API server is and who we are: ./kube.js's KubeConfig, or client-node's. */
+  readonly kubeConfig: KubeConfigSource;
   readonly storageRoots: StorageRoots;
   readonly storageOptions?: StorageOptions;
   /** Watch one namespace; default all. */
@@ -65,6 +66,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     options.log ??
     pino({ level: process.env.LOG_LEVEL ?? 'info', base: { component: 'lakehouse-operator', identity } });
   const metrics = new OperatorMetrics();
+  const kubeConfig = KubeConfig.from(options.kubeConfig);
   let controller: LakeTableController | null = null;
   let starting: Promise<void> = Promise.resolve();
   let leading = false;
@@ -73,7 +75,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const startController = (): void => {
     leading = true;
     metrics.leader.set(1);
-    const c = new LakeTableController({ ...options, identity, log, metrics });
+    const c = new LakeTableController({ ...options, kubeConfig, identity, log, metrics });
     controller = c;
     starting = c
       .start()
@@ -127,7 +129,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   let elector: LeaderElector | null = null;
   if (options.leaderElection) {
-    elector = new LeaderElector(options.kubeConfig, {
+    elector = new LeaderElector(kubeConfig, {
       namespace: options.leaderElection.namespace,
       name: options.leaderElection.name ?? 'lakehouse-operator',
       identity,

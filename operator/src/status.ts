@@ -3,7 +3,7 @@
  * mutators to a copy of its status, skips the write when nothing changed, and writes through the
  * status subresource with the resourceVersion it read, retrying on 409 Conflict.
  */
-import { ApiException, CustomObjectsApi } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi } from './kube.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { LakeTableStatus, MaintenanceRun } from '../../lib/spec/index.js';
 import type { ActionReport, TableReport } from '../../lib/reconcile/index.js';
