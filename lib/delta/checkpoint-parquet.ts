@@ -38,8 +38,6 @@ interface StructNode {
   name: string;
   def: number;
   children: Node[];
-  /** The leaf whose levels say whether the struct is null in a row (set on first use). */
-  probe?: LeafNode;
   /** Children of shapes the decoder does not read (the struct is readable only without them). */
   unsupported: string[];
 }
@@ -731,16 +729,14 @@ function assemble(top: Node, rows: number, data: Map<LeafNode, LeafData>): unkno
   leavesOf(top, leaves);
   for (const leaf of leaves) index(leaf, data.get(leaf)!, rows);
   const out = new Array<unknown>(rows);
-  const probe = firstEntryDefs(top, data);
-  const def = top.def;
-  for (let i = 0; i < rows; i++) out[i] = probe(i) < def ? null : build(top, data, i);
+  const build = builder(top, data);
+  for (let i = 0; i < rows; i++) out[i] = build(i);
   return out;
 }
 
-/** The definition level of row i's first entry on one leaf under `node` (says how deep the row is defined there). */
-function firstEntryDefs(node: Node, data: Map<LeafNode, LeafData>): (row: number) => number {
-  const leaf = anyLeaf(node);
-  const d = data.get(leaf)!;
+/** The definition level of each row's first entry on one leaf under `node` (how deep the row is defined there). */
+function rowDefs(node: Node, data: Map<LeafNode, LeafData>): (row: number) => number {
+  const d = data.get(anyLeaf(node))!;
   const defs = d.defs;
   const starts = d.rowStart;
   return starts ? (row) => defs[starts[row]!]! : (row) => defs[row]!;
@@ -765,55 +761,78 @@ function anyLeaf(node: Node): LeafNode {
   }
 }
 
-/** The value of a node in row `row`; null when it is null there. */
-function build(node: Node, data: Map<LeafNode, LeafData>, row: number): unknown {
+/**
+ * A function giving a node's value in a row (null where it is null), made once per row group so
+ * the per-row work is array reads and object building, with no lookups.
+ */
+function builder(node: Node, data: Map<LeafNode, LeafData>): (row: number) => unknown {
   switch (node.kind) {
     case 'leaf': {
       const d = data.get(node)!;
-      const at = d.valueAt![row]!;
-      return at < 0 ? null : d.values[at];
+      const valueAt = d.valueAt!;
+      const values = d.values;
+      return (row) => {
+        const at = valueAt[row]!;
+        return at < 0 ? null : values[at];
+      };
     }
     case 'struct': {
-      const ld = data.get((node.probe ??= anyLeaf(node)))!;
-      const def = ld.rowStart ? ld.defs[ld.rowStart[row]!]! : ld.defs[row]!;
-      if (def < node.def) return null;
-      const o: Record<string, unknown> = {};
-      for (const ch of node.children) {
-        const v = build(ch, data, row);
-        if (v !== null && v !== undefined) o[ch.name] = v;
-      }
-      return o;
+      const def = node.def;
+      const defs = rowDefs(node, data);
+      const names = node.children.map((ch) => ch.name);
+      const kids = node.children.map((ch) => builder(ch, data));
+      const n = kids.length;
+      return (row) => {
+        if (defs(row) < def) return null;
+        const o: Record<string, unknown> = {};
+        for (let k = 0; k < n; k++) {
+          const v = kids[k]!(row);
+          if (v !== null && v !== undefined) o[names[k]!] = v;
+        }
+        return o;
+      };
     }
     case 'map': {
       const k = data.get(node.key)!;
       const v = data.get(node.value)!;
-      let i = k.rowStart![row]!;
-      const end = k.rowStart![row + 1]!;
-      const def = k.defs[i]!;
-      if (def < node.def) return null;
-      const o: Record<string, unknown> = {};
-      if (def < node.entryDef) return o;
-      for (; i < end; i++) {
-        const ka = k.valueAt![i]!;
-        if (ka < 0) throw new UnsupportedCheckpointLayout(`map ${node.name} has a null key`);
-        const va = v.valueAt![i]!;
-        o[k.values[ka] as string] = va < 0 ? null : v.values[va];
-      }
-      return o;
+      const starts = k.rowStart!;
+      const { def, entryDef, name } = node;
+      const keyAt = k.valueAt!;
+      const valueAt = v.valueAt!;
+      return (row) => {
+        let i = starts[row]!;
+        const end = starts[row + 1]!;
+        const d = k.defs[i]!;
+        if (d < def) return null;
+        const o: Record<string, unknown> = {};
+        if (d < entryDef) return o;
+        for (; i < end; i++) {
+          const ka = keyAt[i]!;
+          if (ka < 0) throw new UnsupportedCheckpointLayout(`map ${name} has a null key`);
+          const va = valueAt[i]!;
+          o[k.values[ka] as string] = va < 0 ? null : v.values[va];
+        }
+        return o;
+      };
     }
     case 'list': {
       const e = data.get(node.element)!;
-      let i = e.rowStart![row]!;
-      const end = e.rowStart![row + 1]!;
-      const def = e.defs[i]!;
-      if (def < node.def) return null;
-      const items: unknown[] = [];
-      if (def < node.entryDef) return items;
-      for (; i < end; i++) {
-        const a = e.valueAt![i]!;
-        items.push(a < 0 ? null : e.values[a]);
-      }
-      return items;
+      const starts = e.rowStart!;
+      const valueAt = e.valueAt!;
+      const { def, entryDef } = node;
+      return (row) => {
+        let i = starts[row]!;
+        const end = starts[row + 1]!;
+        const d = e.defs[i]!;
+        if (d < def) return null;
+        const items: unknown[] = [];
+        if (d < entryDef) return items;
+        for (; i < end; i++) {
+          const a = valueAt[i]!;
+          items.push(a < 0 ? null : e.values[a]);
+        }
+        return items;
+      };
     }
   }
 }

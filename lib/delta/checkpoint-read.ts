@@ -52,23 +52,19 @@ export async function* readCheckpointActions(
     const path = part.path;
     if (path.endsWith('.json')) {
       const text = await getText(store, path, 'checkpoint');
-      batches.push(parseActions(text, baseName(path)));
-    } else {
-      for await (const batch of readParquetActions(store, path, part.size || undefined, columns))
-        batches.push(batch);
-    }
-    return batches;
-  });
-  for await (const batches of perPart) {
-    for (const batch of batches) {
       const rest: Action[] = [];
-      for (const a of batch) {
+      for (const a of parseActions(text, baseName(path))) {
         if ('sidecar' in a) sidecars.push(a);
         else rest.push(a);
       }
-      if (rest.length > 0) yield rest;
+      batches.push(rest);
+    } else {
+      const read = readParquetActions(store, path, part.size || undefined, columns, { sidecars });
+      for await (const batch of read) batches.push(batch);
     }
-  }
+    return batches;
+  });
+  for await (const batches of perPart) for (const batch of batches) if (batch.length > 0) yield batch;
   if (sidecars.length > 0) {
     const files = sidecars.map((a) => (a as { sidecar: { path: string; sizeInBytes: number } }).sidecar);
     const sideColumns = columns.filter((c) => SIDECAR_COLUMNS.includes(c));
@@ -106,7 +102,11 @@ export async function* readParquetActions(
   path: string,
   size: number | undefined,
   columns: readonly ActionName[],
-  options: { decoder?: 'direct' | 'arrow' } = {},
+  options: {
+    decoder?: 'direct' | 'arrow';
+    /** Where `sidecar` actions go instead of into the batches (V2 checkpoints list their sidecars). */
+    sidecars?: Action[];
+  } = {},
 ): AsyncGenerator<Action[]> {
   const name = baseName(path);
   let metadata: FileMetaData;
@@ -134,7 +134,7 @@ export async function* readParquetActions(
     return store.getRange(path, start, end);
   };
   if (options.decoder === 'arrow') {
-    yield* readParquetActionsArrow(store, path, bytes, columns, metadata, 0);
+    yield* readParquetActionsArrow(store, path, bytes, columns, metadata, 0, options.sidecars);
     return;
   }
   for (let g = 0; g < metadata.row_groups.length; g++) {
@@ -143,7 +143,7 @@ export async function* readParquetActions(
       decoded = await decodeRowGroup({ metadata, rowGroup: g, columns, skip: SKIPPED_CHILDREN, read });
     } catch (err) {
       if (err instanceof UnsupportedCheckpointLayout) {
-        yield* readParquetActionsArrow(store, path, bytes, columns, metadata, g);
+        yield* readParquetActionsArrow(store, path, bytes, columns, metadata, g, options.sidecars);
         return;
       }
       if (isLakehouseError(err)) throw err;
@@ -157,7 +157,7 @@ export async function* readParquetActions(
     const wanted = columns.filter((c) => decoded.has(c));
     const cols = wanted.map((c) => decoded.get(c)!);
     const rows = Number(metadata.row_groups[g]!.num_rows);
-    yield toActions(wanted, cols, rows, name, row);
+    yield toActions(wanted, cols, rows, name, row, options.sidecars);
     row += rows;
   }
 }
@@ -175,6 +175,7 @@ function toActions(
   rows: number,
   name: string,
   firstRow: number,
+  sidecars?: Action[],
 ): Action[] {
   const actions: Action[] = [];
   for (let i = 0; i < rows; i++) {
@@ -190,7 +191,8 @@ function toActions(
       if (!hasValue(body)) continue;
       const problem = validateAction(col, body);
       if (problem) throw corruptLog(name, `${col}: ${problem} (row ${firstRow + i})`);
-      actions.push(wrap(col, body));
+      if (col === 'sidecar' && sidecars) sidecars.push(wrap(col, body));
+      else actions.push(wrap(col, body));
     }
   }
   return actions;
@@ -207,6 +209,7 @@ async function* readParquetActionsArrow(
   columns: readonly ActionName[],
   metadata: FileMetaData,
   fromGroup: number,
+  sidecars?: Action[],
 ): AsyncGenerator<Action[]> {
   const name = baseName(path);
   const top = new Set(topLevelNames(metadata));
@@ -248,7 +251,7 @@ async function* readParquetActionsArrow(
         const child = batch.getChild(col);
         return child ? columnValues(child.data[0]!) : null;
       });
-      yield toActions(wanted, cols, batch.numRows, name, row);
+      yield toActions(wanted, cols, batch.numRows, name, row, sidecars);
       row += batch.numRows;
     }
   } finally {
