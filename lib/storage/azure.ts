@@ -21,6 +21,7 @@ import {
   networkErrorCode,
   optionReader,
   putIfAbsentWithRetries,
+  readIfExists,
   readAll,
   type FailureKind,
 } from './retry.js';
@@ -287,14 +288,7 @@ export class AzureObjectStore implements ObjectStore {
       create: async () => {
         await blob.upload(data, data.byteLength, { conditions: { ifNoneMatch: '*' } });
       },
-      readBack: async () => {
-        try {
-          return await this.get(path);
-        } catch (err) {
-          if (err instanceof LakehouseError && err.code === 'NOT_FOUND') return undefined;
-          throw err;
-        }
-      },
+      readBack: readIfExists(() => this.get(path)),
       classify: classifyAzureError,
       toError: (err) => this.error(err, 'write', path),
       describe: this.describe(path),

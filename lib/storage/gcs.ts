@@ -18,6 +18,7 @@ import {
   isTransientStatus,
   optionReader,
   putIfAbsentWithRetries,
+  readIfExists,
   type FailureKind,
 } from './retry.js';
 import { parseLocation } from './uri.js';
@@ -213,14 +214,7 @@ export class GcsObjectStore implements ObjectStore {
       create: async () => {
         await file.save(body, { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } });
       },
-      readBack: async () => {
-        try {
-          return await this.get(path);
-        } catch (err) {
-          if (err instanceof LakehouseError && err.code === 'NOT_FOUND') return undefined;
-          throw err;
-        }
-      },
+      readBack: readIfExists(() => this.get(path)),
       classify: classifyGcsError,
       toError: (err) => this.error(err, 'write', path),
       describe: this.describe(path),

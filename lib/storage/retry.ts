@@ -63,6 +63,18 @@ export async function withRetries<T>(
   }
 }
 
+/** `get`, but undefined when the object does not exist: the read-back of a put-if-absent. */
+export function readIfExists(get: () => Promise<Uint8Array>): () => Promise<Uint8Array | undefined> {
+  return async () => {
+    try {
+      return await get();
+    } catch (err) {
+      if (err instanceof LakehouseError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+  };
+}
+
 export interface PutIfAbsentSteps {
   /** One conditional create, with the SDK's own retries turned off. */
   create: () => Promise<void>;

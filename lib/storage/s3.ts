@@ -21,6 +21,7 @@ import {
   isTrue,
   optionReader,
   putIfAbsentWithRetries,
+  readIfExists,
   withRetries,
   type FailureKind,
 } from './retry.js';
@@ -255,14 +256,7 @@ export class S3ObjectStore implements ObjectStore {
           new PutObjectCommand({ Bucket: this.config.bucket, Key, Body: data, IfNoneMatch: '*' }),
         );
       },
-      readBack: async () => {
-        try {
-          return await this.get(path);
-        } catch (err) {
-          if (err instanceof LakehouseError && err.code === 'NOT_FOUND') return undefined;
-          throw err;
-        }
-      },
+      readBack: readIfExists(() => this.get(path)),
       classify: classifyS3Error,
       toError: (err) => this.error(err, 'write', path),
       explain: s3Detail,

@@ -1,25 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import {
   ContainerSASPermissions,
   BlobServiceClient,
   generateBlobSASQueryParameters,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
-import { isLakehouseError } from '../../lib/errors.js';
 import { Snapshot } from '../../lib/delta/index.js';
 import { deltaSchemaToArrow } from '../../lib/delta/arrow-schema.js';
 import { batchFromRows } from '../../lib/data/arrow-build.js';
 import { createTable, resolveSchema } from '../../lib/ops/create.js';
 import { writeTable } from '../../lib/ops/write.js';
 import { openStore } from '../../lib/storage/index.js';
-import { AzureObjectStore, azureConfigFromOptions } from '../../lib/storage/azure.js';
+import { azureConfigFromOptions } from '../../lib/storage/azure.js';
 import { startAzurite, type AzuriteServer } from '../harness/azurite.js';
-import { startFlakyProxy, script } from '../harness/flaky-proxy.js';
 import { objectStoreContract } from './contract.js';
 import { concurrentCommitsTest } from './concurrent-commits.js';
 import { tableLifecycleTest } from './table-lifecycle.js';
+import { lossyNetworkSuite } from './lossy-network.js';
+import { cliListTest } from './cli-ls.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -185,87 +183,16 @@ describe('Azure errors say what to do', () => {
   });
 });
 
-describe('Azure put-if-absent retries (through a proxy that loses answers)', () => {
-  const isConditionalPut = (req: { method?: string; headers: Record<string, unknown> }): boolean =>
-    req.method === 'PUT' && req.headers['if-none-match'] === '*';
-
-  async function storeVia(decide: Parameters<typeof startFlakyProxy>[1]) {
-    const proxy = await startFlakyProxy(az.server.endpoint, decide);
-    const store = await openStore(az.uri(), {
+lossyNetworkSuite('Azure', { writeMethod: 'PUT', preconditionStatus: 409 }, () => ({
+  upstream: () => az.server.endpoint,
+  direct: (root) => openStore(root ?? az.uri(), az.storageOptions),
+  via: (endpoint, root) =>
+    openStore(root, {
       AZURE_STORAGE_USE_EMULATOR: 'true',
-      AZURE_STORAGE_ENDPOINT: `${proxy.endpoint}/${az.account}`,
-    });
-    return { proxy, store: store as AzureObjectStore };
-  }
-
-  test('our own create landed but its answer was lost: the retry sees 409, reads our bytes, succeeds', async () => {
-    const { proxy, store } = await storeVia(script(isConditionalPut, 'lose-response'));
-    try {
-      await store.putIfAbsent('_delta_log/00000000000000000000.json', enc('ours'));
-      expect(dec(await store.get('_delta_log/00000000000000000000.json'))).toBe('ours');
-      expect(proxy.log.filter((r) => r.method === 'PUT').map((r) => r.action)).toEqual([
-        'lose-response',
-        'forward',
-      ]);
-    } finally {
-      await proxy.stop();
-    }
-  });
-
-  test('someone else won while our attempt went unanswered: FILE_ALREADY_EXISTS', async () => {
-    const { proxy, store } = await storeVia(script(isConditionalPut, 'unavailable'));
-    try {
-      const direct = await openStore(store.root, az.storageOptions);
-      await direct.put('_delta_log/00000000000000000001.json', enc('theirs'));
-      const err = await store
-        .putIfAbsent('_delta_log/00000000000000000001.json', enc('ours'))
-        .catch((e: unknown) => e);
-      expect(isLakehouseError(err, 'FILE_ALREADY_EXISTS')).toBe(true);
-      expect(dec(await direct.get('_delta_log/00000000000000000001.json'))).toBe('theirs');
-    } finally {
-      await proxy.stop();
-    }
-  });
-
-  test('reads, lists and overwrites ride out 503s (throttling) with back-off', async () => {
-    const direct = await openStore(az.uri(), az.storageOptions);
-    await direct.put('t.json', enc('v1'));
-    for (const method of ['GET', 'PUT']) {
-      const proxy = await startFlakyProxy(
-        az.server.endpoint,
-        script((req) => req.method === method && !req.headers['if-none-match'], 'unavailable', 'unavailable'),
-      );
-      const store = await openStore(direct.root, {
-        AZURE_STORAGE_USE_EMULATOR: 'true',
-        AZURE_STORAGE_ENDPOINT: `${proxy.endpoint}/${az.account}`,
-      });
-      try {
-        if (method === 'GET') {
-          expect(dec(await store.get('t.json'))).toBe('v1');
-          const listed = [];
-          for await (const m of store.list('')) listed.push(m.path);
-          expect(listed).toEqual(['t.json']);
-        } else {
-          await store.put('t.json', enc('v2'));
-          expect(dec(await direct.get('t.json'))).toBe('v2');
-        }
-        expect(proxy.log.filter((r) => r.action === 'unavailable')).toHaveLength(2);
-      } finally {
-        await proxy.stop();
-      }
-    }
-  });
-
-  test('transient 503s are retried with back-off', async () => {
-    const { proxy, store } = await storeVia(script(isConditionalPut, 'unavailable', 'unavailable'));
-    try {
-      await store.putIfAbsent('c.json', enc('after two 503s'));
-      expect(dec(await store.get('c.json'))).toBe('after two 503s');
-    } finally {
-      await proxy.stop();
-    }
-  });
-});
+      AZURE_STORAGE_ENDPOINT: `${endpoint}/${az.account}`,
+    }),
+  isConditionalCreate: (req) => req.method === 'PUT' && req.headers['if-none-match'] === '*',
+}));
 
 async function collectAll<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -278,32 +205,12 @@ describe('concurrent commits on Azure Blob (Azurite)', () => {
 });
 
 describe('lakehouse ls on Azure through the CLI', () => {
-  test('abfss:// with --storage-option AZURE_STORAGE_CONNECTION_STRING=...', async () => {
-    const prefix = randomUUID();
-    const store = await openStore(az.uri(prefix), az.storageOptions);
-    await store.put('z.parquet', enc('zz'));
-    await store.put('_delta_log/00000000000000000000.json', enc('{}'));
-    const uri = `abfss://${az.container}@${az.account}.dfs.core.windows.net/${prefix}`;
-    const r = spawnSync(
-      process.execPath,
-      [
-        path.resolve('bin/lakehouse.js'),
-        'ls',
-        uri,
-        '--format',
-        'json',
-        '--storage-option',
-        `AZURE_STORAGE_CONNECTION_STRING=${az.connectionString}`,
-      ],
-      { encoding: 'utf8' },
-    );
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    expect((JSON.parse(r.stdout) as { path: string }[]).map((m) => m.path)).toEqual([
-      '_delta_log/00000000000000000000.json',
-      'z.parquet',
-    ]);
-  });
+  cliListTest('Azure (abfss:// with a connection string)', () => ({
+    uri: (prefix) => `abfss://${az.container}@${az.account}.dfs.core.windows.net/${prefix}`,
+    storeUri: (prefix) => az.uri(prefix),
+    storeOptions: az.storageOptions,
+    cliOptions: { AZURE_STORAGE_CONNECTION_STRING: az.connectionString },
+  }));
 });
 
 describe('table life cycle on Azure Blob (Azurite)', () => {

@@ -1,18 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { Storage } from '@google-cloud/storage';
-import { isLakehouseError } from '../../lib/errors.js';
 import { openStore } from '../../lib/storage/index.js';
 import { gcsConfigFromOptions } from '../../lib/storage/gcs.js';
 import { startFakeGcs, type FakeGcsServer } from '../harness/fakegcs.js';
-import { startFlakyProxy, script } from '../harness/flaky-proxy.js';
 import { objectStoreContract } from './contract.js';
 import { concurrentCommitsTest } from './concurrent-commits.js';
 import { tableLifecycleTest } from './table-lifecycle.js';
+import { lossyNetworkSuite } from './lossy-network.js';
+import { cliListTest } from './cli-ls.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 let gcs: FakeGcsServer;
 beforeAll(async () => {
@@ -140,98 +137,20 @@ describe('GCS errors say what to do (against fake-gcs-server)', () => {
   });
 });
 
-describe('GCS put-if-absent retries (through a proxy that loses answers)', () => {
-  const isConditionalCreate = (req: { method?: string; url?: string }): boolean =>
-    req.method === 'POST' && /[?&]ifGenerationMatch=0\b/.test(req.url ?? '');
-
-  async function storeVia(decide: Parameters<typeof startFlakyProxy>[1]) {
-    const proxy = await startFlakyProxy(gcs.endpoint, decide);
-    const store = await openStore(gcs.uri(), { STORAGE_EMULATOR_HOST: proxy.endpoint });
-    return { proxy, store };
-  }
-
-  test('our own create landed but its answer was lost: the retry sees 412, reads our bytes, succeeds', async () => {
-    const { proxy, store } = await storeVia(script(isConditionalCreate, 'lose-response'));
-    try {
-      await store.putIfAbsent('_delta_log/00000000000000000000.json', enc('ours'));
-      expect(dec(await store.get('_delta_log/00000000000000000000.json'))).toBe('ours');
-      expect(proxy.log.filter((r) => r.method === 'POST').map((r) => r.action)).toEqual([
-        'lose-response',
-        'forward',
-      ]);
-    } finally {
-      await proxy.stop();
-    }
-  });
-
-  test('reads, lists and overwrites ride out 503s (throttling) with back-off', async () => {
-    const direct = await openStore(gcs.uri(), gcs.storageOptions);
-    await direct.put('t.json', enc('v1'));
-    for (const method of ['GET', 'POST']) {
-      const proxy = await startFlakyProxy(
-        gcs.endpoint,
-        script((req) => req.method === method && !isConditionalCreate(req), 'unavailable', 'unavailable'),
-      );
-      const store = await openStore(direct.root, { STORAGE_EMULATOR_HOST: proxy.endpoint });
-      try {
-        if (method === 'GET') {
-          expect(dec(await store.get('t.json'))).toBe('v1');
-          const listed = [];
-          for await (const m of store.list('')) listed.push(m.path);
-          expect(listed).toEqual(['t.json']);
-        } else {
-          await store.put('t.json', enc('v2'));
-          expect(dec(await direct.get('t.json'))).toBe('v2');
-        }
-        expect(proxy.log.filter((r) => r.action === 'unavailable')).toHaveLength(2);
-      } finally {
-        await proxy.stop();
-      }
-    }
-  }, 60_000);
-
-  test('someone else won while our attempt went unanswered: FILE_ALREADY_EXISTS', async () => {
-    const { proxy, store } = await storeVia(script(isConditionalCreate, 'unavailable'));
-    try {
-      const direct = await openStore(store.root, gcs.storageOptions);
-      await direct.put('_delta_log/00000000000000000001.json', enc('theirs'));
-      const err = await store
-        .putIfAbsent('_delta_log/00000000000000000001.json', enc('ours'))
-        .catch((e: unknown) => e);
-      expect(isLakehouseError(err, 'FILE_ALREADY_EXISTS')).toBe(true);
-      expect(dec(await direct.get('_delta_log/00000000000000000001.json'))).toBe('theirs');
-    } finally {
-      await proxy.stop();
-    }
-  });
-});
+lossyNetworkSuite('GCS', { writeMethod: 'POST', preconditionStatus: 412 }, () => ({
+  upstream: () => gcs.endpoint,
+  direct: (root) => openStore(root ?? gcs.uri(), gcs.storageOptions),
+  via: (endpoint, root) => openStore(root, { STORAGE_EMULATOR_HOST: endpoint }),
+  isConditionalCreate: (req) => req.method === 'POST' && /[?&]ifGenerationMatch=0\b/.test(req.url ?? ''),
+}));
 
 describe('lakehouse ls on GCS through the CLI', () => {
-  test('lists the objects in key order with --storage-option STORAGE_EMULATOR_HOST=...', async () => {
-    const uri = gcs.uri();
-    const store = await openStore(uri, gcs.storageOptions);
-    await store.put('b.parquet', enc('bb'));
-    await store.put('_delta_log/00000000000000000000.json', enc('{}'));
-    const r = spawnSync(
-      process.execPath,
-      [
-        path.resolve('bin/lakehouse.js'),
-        'ls',
-        uri,
-        '--format',
-        'json',
-        '--storage-option',
-        `STORAGE_EMULATOR_HOST=${gcs.endpoint}`,
-      ],
-      { encoding: 'utf8' },
-    );
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    expect((JSON.parse(r.stdout) as { path: string }[]).map((m) => m.path)).toEqual([
-      '_delta_log/00000000000000000000.json',
-      'b.parquet',
-    ]);
-  });
+  cliListTest('GCS (STORAGE_EMULATOR_HOST)', () => ({
+    uri: (prefix) => gcs.uri(prefix),
+    storeUri: (prefix) => gcs.uri(prefix),
+    storeOptions: gcs.storageOptions,
+    cliOptions: { STORAGE_EMULATOR_HOST: gcs.endpoint },
+  }));
 });
 
 describe('concurrent commits on GCS (fake-gcs-server)', () => {

@@ -9,17 +9,14 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { isLakehouseError } from '../../lib/errors.js';
 import { openStore } from '../../lib/storage/index.js';
 import { s3ConfigFromOptions, s3LakehouseError } from '../../lib/storage/s3.js';
 import { startMinio, type MinioServer } from '../harness/minio.js';
-import { startFlakyProxy, script } from '../harness/flaky-proxy.js';
 import { objectStoreContract } from './contract.js';
 import { concurrentCommitsTest } from './concurrent-commits.js';
 import { tableLifecycleTest } from './table-lifecycle.js';
-
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+import { lossyNetworkSuite } from './lossy-network.js';
+import { cliListTest } from './cli-ls.js';
 
 let minio: MinioServer;
 beforeAll(async () => {
@@ -202,90 +199,12 @@ describe('S3 errors say what to do (against MinIO)', () => {
   });
 });
 
-describe('S3 put-if-absent retries (through a proxy that loses answers)', () => {
-  const isConditionalPut = (req: { method?: string; headers: Record<string, unknown> }): boolean =>
-    req.method === 'PUT' && req.headers['if-none-match'] === '*';
-
-  async function storeVia(decide: Parameters<typeof startFlakyProxy>[1]) {
-    const proxy = await startFlakyProxy(minio.endpoint, decide);
-    const store = await openStore(minio.uri(), { ...minio.storageOptions, AWS_ENDPOINT_URL: proxy.endpoint });
-    return { proxy, store };
-  }
-
-  test('our own create landed but its answer was lost: the retry sees 412, reads our bytes, succeeds', async () => {
-    const { proxy, store } = await storeVia(script(isConditionalPut, 'lose-response'));
-    try {
-      await store.putIfAbsent('_delta_log/00000000000000000000.json', enc('ours'));
-      expect(dec(await store.get('_delta_log/00000000000000000000.json'))).toBe('ours');
-      expect(proxy.log.filter((r) => r.method === 'PUT').map((r) => r.action)).toEqual([
-        'lose-response',
-        'forward',
-      ]);
-    } finally {
-      await store.close?.();
-      await proxy.stop();
-    }
-  });
-
-  test('someone else won while our attempt went unanswered: FILE_ALREADY_EXISTS', async () => {
-    const { proxy, store } = await storeVia(script(isConditionalPut, 'unavailable'));
-    try {
-      const direct = await openStore(store.root, minio.storageOptions);
-      await direct.put('_delta_log/00000000000000000001.json', enc('theirs'));
-      const err = await store
-        .putIfAbsent('_delta_log/00000000000000000001.json', enc('ours'))
-        .catch((e: unknown) => e);
-      expect(isLakehouseError(err, 'FILE_ALREADY_EXISTS')).toBe(true);
-      expect(dec(await direct.get('_delta_log/00000000000000000001.json'))).toBe('theirs');
-    } finally {
-      await store.close?.();
-      await proxy.stop();
-    }
-  });
-
-  test('reads, lists and overwrites ride out 503s (throttling) with back-off', async () => {
-    const busyTwice = (method: string) =>
-      script((req) => req.method === method && !req.headers['if-none-match'], 'unavailable', 'unavailable');
-    const direct = await openStore(minio.uri(), minio.storageOptions);
-    await direct.put('t.json', enc('v1'));
-    for (const method of ['GET', 'PUT']) {
-      const proxy = await startFlakyProxy(minio.endpoint, busyTwice(method));
-      const store = await openStore(direct.root, {
-        ...minio.storageOptions,
-        AWS_ENDPOINT_URL: proxy.endpoint,
-      });
-      try {
-        if (method === 'GET') {
-          expect(dec(await store.get('t.json'))).toBe('v1');
-          const listed = [];
-          for await (const m of store.list('')) listed.push(m.path);
-          expect(listed).toEqual(['t.json']);
-        } else {
-          await store.put('t.json', enc('v2'));
-          expect(dec(await direct.get('t.json'))).toBe('v2');
-        }
-        expect(proxy.log.filter((r) => r.action === 'unavailable')).toHaveLength(2);
-      } finally {
-        await store.close?.();
-        await proxy.stop();
-      }
-    }
-  });
-
-  test('a store that never answers: STORAGE_TRANSIENT saying the outcome is unknown', async () => {
-    const { proxy, store } = await storeVia(() => 'unavailable');
-    try {
-      const err = await store.putIfAbsent('never.json', enc('x')).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'STORAGE_TRANSIENT' });
-      expect((err as Error).message).toMatch(
-        /failed 5 times .*may or may not exist now; retry the operation later/,
-      );
-    } finally {
-      await store.close?.();
-      await proxy.stop();
-    }
-  });
-});
+lossyNetworkSuite('S3', { writeMethod: 'PUT', preconditionStatus: 412 }, () => ({
+  upstream: () => minio.endpoint,
+  direct: (root) => openStore(root ?? minio.uri(), minio.storageOptions),
+  via: (endpoint, root) => openStore(root, { ...minio.storageOptions, AWS_ENDPOINT_URL: endpoint }),
+  isConditionalCreate: (req) => req.method === 'PUT' && req.headers['if-none-match'] === '*',
+}));
 
 describe('lakehouse ls on S3 through the CLI', () => {
   const BIN = path.resolve('bin/lakehouse.js');
@@ -293,26 +212,12 @@ describe('lakehouse ls on S3 through the CLI', () => {
   const optionArgs = (options: Record<string, string>) =>
     Object.entries(options).flatMap(([k, v]) => ['--storage-option', `${k}=${v}`]);
 
-  test('lists the objects in key order with --storage-option', async () => {
-    const uri = minio.uri();
-    const store = await openStore(uri, minio.storageOptions);
-    await store.put('_delta_log/00000000000000000001.json', enc('{}'));
-    await store.put('_delta_log/00000000000000000000.json', enc('{"a":1}'));
-    await store.put('part-0.parquet', enc('PAR1'));
-    const r = run(['ls', uri, '--format', 'json', ...optionArgs(minio.storageOptions)]);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const rows = JSON.parse(r.stdout) as { path: string; size: number }[];
-    expect(rows.map((m) => [m.path, m.size])).toEqual([
-      ['_delta_log/00000000000000000000.json', 7],
-      ['_delta_log/00000000000000000001.json', 2],
-      ['part-0.parquet', 4],
-    ]);
-    const text = run(['ls', uri, '--prefix', '_delta_log/', ...optionArgs(minio.storageOptions)]);
-    expect(text.status).toBe(0);
-    expect(text.stdout).toMatch(/_delta_log\/00000000000000000000\.json/);
-    expect(text.stdout).not.toMatch(/part-0/);
-  });
+  cliListTest('S3 (MinIO)', () => ({
+    uri: (prefix) => minio.uri(prefix),
+    storeUri: (prefix) => minio.uri(prefix),
+    storeOptions: minio.storageOptions,
+    cliOptions: minio.storageOptions,
+  }));
 
   test('a missing bucket exits 1 and says to create it', () => {
     const r = run(['ls', 's3://no-such-bucket/t', ...optionArgs(minio.storageOptions)]);
