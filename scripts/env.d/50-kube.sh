@@ -20,10 +20,17 @@ key="$(sources_key)"
 
 built() { [ -x "$dest/bin/kube-testenv" ] && [ "$(cat "$dest/sources.key" 2>/dev/null)" = "$key" ]; }
 if built; then
-  log "kube $version: cached at $dest"
+  [ "${1:-}" = "--prefetch" ] || log "kube $version: cached at $dest"
   exit 0
 fi
 command -v go >/dev/null || die "go is not on PATH; kube-apiserver is built from source (Go >= 1.26, see test/kube/go.mod)"
+
+# --prefetch: only download the modules (~600 MB, network-bound), so test-env.sh can do it while
+# the other parts build. Go's module cache is safe for concurrent use.
+if [ "${1:-}" = "--prefetch" ]; then
+  (cd "$src" && go mod download)
+  exit 0
+fi
 
 mkdir -p "$CACHE"
 # One Go build at a time: they are heavy and the machine has 2 cores.
