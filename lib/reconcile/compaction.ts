@@ -10,6 +10,8 @@ export interface CompactionRequest {
   readonly minFileSizeBytes: number;
   /** Z-order by these columns (empty: bin-packing only). */
   readonly zOrderBy: readonly string[];
+  /** Peak memory (bytes) the process may reach while compacting; default none. */
+  readonly memoryLimit?: number;
 }
 
 export interface CompactionResult {
@@ -22,6 +24,10 @@ export interface CompactionResult {
   readonly bytesAdded: number;
   readonly bytesRemoved: number;
   readonly partitionsOptimized: number;
+  /** The memory limit OPTIMIZE planned under (bytes); null: none. */
+  readonly memoryLimit: number | null;
+  /** OPTIMIZE's estimate of the run's peak memory (bytes). */
+  readonly estimatedPeakMemory: number;
 }
 
 /**
@@ -37,6 +43,7 @@ export async function compactTable(
     targetFileSize: request.targetFileSizeBytes,
     minFileSize: request.minFileSizeBytes,
     ...(request.zOrderBy.length > 0 ? { zOrderBy: request.zOrderBy } : {}),
+    ...(request.memoryLimit !== undefined ? { memoryLimit: request.memoryLimit } : {}),
   });
   return {
     version: m.version,
@@ -46,5 +53,7 @@ export async function compactTable(
     bytesAdded: m.filesAdded.totalSize,
     bytesRemoved: m.filesRemoved.totalSize,
     partitionsOptimized: m.partitionsOptimized,
+    memoryLimit: m.plan.memoryLimit,
+    estimatedPeakMemory: m.plan.estimatedPeakMemory,
   };
 }

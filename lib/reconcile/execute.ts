@@ -35,11 +35,15 @@ export interface ActionOutcome {
   readonly metrics: Readonly<Record<string, number | string | null>>;
 }
 
-/** Run `action` on the table at `store`. Errors propagate (LakehouseError with a code). */
+/**
+ * Run `action` on the table at `store`. Errors propagate (LakehouseError with a code).
+ * `memoryLimit` (bytes) is compaction's peak-memory cap (OPTIMIZE plans under it or refuses
+ * with MEMORY_LIMIT); the other actions stream and need none.
+ */
 export async function executeAction(
   store: ObjectStore,
   action: PlannedAction,
-  options: { tableName: string },
+  options: { tableName: string; memoryLimit?: number },
 ): Promise<ActionOutcome> {
   switch (action.kind) {
     case 'create': {
@@ -93,7 +97,10 @@ export async function executeAction(
       };
     }
     case 'compaction': {
-      const r = await compactTable(store, action);
+      const r = await compactTable(
+        store,
+        options.memoryLimit !== undefined ? { ...action, memoryLimit: options.memoryLimit } : action,
+      );
       if (r.commits.length === 0) {
         return { status: 'skipped', summary: 'nothing to merge', version: r.version, metrics: {} };
       }
@@ -107,6 +114,8 @@ export async function executeAction(
           bytesRemoved: r.bytesRemoved,
           bytesAdded: r.bytesAdded,
           partitionsOptimized: r.partitionsOptimized,
+          memoryLimit: r.memoryLimit,
+          estimatedPeakMemory: r.estimatedPeakMemory,
         },
       };
     }

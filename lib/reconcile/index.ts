@@ -8,6 +8,8 @@
  *     reconcileTable(table, options) → TableReport          (all three, never throws)
  *     reconcileAll(dir, options) → ReconcileSummary          (a folder, bounded concurrency)
  *     statusOf(report) → LakeTable status fields            (status.ts: for the operator)
+ *     summarizeMaintenance / approvalOf                     (approval.ts: the priced plan, its id, approval)
+ *     healthOf / measureOrphans                             (health.ts: measures and score after a pass)
  */
 export { observeTable, type TableState, type ObserveOptions } from './observe.js';
 export { diffSchemas, type SchemaChange, type SchemaDiff } from './schema-diff.js';
@@ -39,3 +41,19 @@ export {
 } from './reconcile.js';
 export { formatTableReport, formatSummary, formatBytes } from './report.js';
 export { statusOf } from './status.js';
+export {
+  summarizeMaintenance,
+  approvalOf,
+  formatPlanSummary,
+  GATED_KINDS,
+  type MaintenancePlanSummary,
+  type ApprovalState,
+} from './approval.js';
+export {
+  healthOf,
+  measureOrphans,
+  orphanListingDue,
+  type OrphanMeasure,
+  type OrphanPolicy,
+  type TableHealth,
+} from './health.js';

@@ -5,6 +5,7 @@
  */
 import type { ProtocolAction } from '../delta/actions.js';
 import { history } from '../delta/history.js';
+import { parseInterval, tableProperty } from '../delta/properties.js';
 import type { StructType } from '../delta/schema.js';
 import { Snapshot } from '../delta/snapshot.js';
 import { isLakehouseError } from '../errors.js';
@@ -43,6 +44,13 @@ export interface TableState {
   readonly lastVacuumTime: number | null;
   /** Time of the oldest commit examined: no compaction or vacuum since then when the above are null. */
   readonly historyFrom: number;
+  /** Wall time to load the snapshot (list the log, read checkpoint and commits), ms. */
+  readonly openLatestMs: number;
+  /** The table's `delta.deletedFileRetentionDuration`, ms. */
+  readonly retentionMs: number;
+  /** Tombstones inside the retention window (time travel still reads them), and their bytes. */
+  readonly removedFilesInRetention: number;
+  readonly removedBytesInRetention: number;
 }
 
 export interface ObserveOptions {
@@ -58,12 +66,14 @@ export interface ObserveOptions {
  */
 export async function observeTable(store: ObjectStore, options: ObserveOptions): Promise<TableState | null> {
   let snap: Snapshot;
+  const openStart = performance.now();
   try {
     snap = await Snapshot.load(store);
   } catch (err) {
     if (isLakehouseError(err, 'NOT_A_TABLE')) return null;
     throw err;
   }
+  const openLatestMs = performance.now() - openStart;
   const threshold = options.minFileSizeBytes;
   let files = 0;
   let bytes = 0;
@@ -101,6 +111,19 @@ export async function observeTable(store: ObjectStore, options: ObserveOptions):
   }
   const cp = snap.logSegment.checkpoint;
   const created = snap.metadata.createdTime;
+  const tombstones = snap.tombstones();
+  const retentionMs = parseInterval(
+    tableProperty(snap.properties, 'delta.deletedFileRetentionDuration'),
+    'delta.deletedFileRetentionDuration',
+  );
+  const cutoff = Date.now() - retentionMs;
+  let removedFiles = 0;
+  let removedBytes = 0;
+  for (const rm of tombstones) {
+    if (typeof rm.deletionTimestamp === 'number' && rm.deletionTimestamp < cutoff) continue;
+    removedFiles++;
+    removedBytes += rm.size ?? 0;
+  }
   return {
     location: store.root,
     version: snap.version,
@@ -115,12 +138,16 @@ export async function observeTable(store: ObjectStore, options: ObserveOptions):
     smallFiles: small,
     compactableSmallFiles: compactable,
     smallFileThresholdBytes: threshold,
-    tombstones: snap.tombstones().length,
+    tombstones: tombstones.length,
     lastCheckpointVersion: cp?.version ?? null,
     lastCheckpointTime: cp ? cp.parts[0].lastModified : null,
     commitsSinceCheckpoint: snap.version - (cp?.version ?? -1),
     lastCompactionTime,
     lastVacuumTime,
     historyFrom,
+    openLatestMs,
+    retentionMs,
+    removedFilesInRetention: removedFiles,
+    removedBytesInRetention: removedBytes,
   };
 }

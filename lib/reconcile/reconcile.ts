@@ -13,7 +13,15 @@ import {
   type StorageRoots,
 } from '../spec/index.js';
 import { openStore, type ObjectStore, type StorageOptions } from '../storage/index.js';
+import {
+  approvalOf,
+  GATED_KINDS,
+  summarizeMaintenance,
+  type ApprovalState,
+  type MaintenancePlanSummary,
+} from './approval.js';
 import { executeAction } from './execute.js';
+import { healthOf, measureOrphans, orphanListingDue, type OrphanPolicy, type TableHealth } from './health.js';
 import { observeTable, type TableState } from './observe.js';
 import { plan, type MaintenanceKind, type PlannedAction, type Refusal, type TablePlan } from './plan.js';
 
@@ -31,9 +39,10 @@ export interface ActionReport {
   readonly reason: string;
   /**
    * `done`; `skipped` (it ran and found nothing to do); `planned` (dry run); `failed`; `not-run`
-   * (an earlier action of the table failed).
+   * (an earlier action of the table failed); `awaiting-approval` (compaction or vacuum under
+   * `maintenance.approval: Manual` whose plan was not approved).
    */
-  readonly status: 'done' | 'skipped' | 'planned' | 'failed' | 'not-run';
+  readonly status: 'done' | 'skipped' | 'planned' | 'failed' | 'not-run' | 'awaiting-approval';
   readonly summary?: string;
   readonly version?: number;
   readonly metrics?: Readonly<Record<string, number | string | null>>;
@@ -51,6 +60,8 @@ export interface NextMaintenance {
   readonly at: string | null;
   /** Due, but the maintenance window is closed; `at` is when it opens. */
   readonly waitingForWindow: boolean;
+  /** Due, but its plan waits for approval (`maintenance.approval: Manual`). */
+  readonly waitingForApproval?: boolean;
   readonly reason: string;
 }
 
@@ -81,6 +92,12 @@ export interface TableReport {
   readonly wakeAt: string | null;
   readonly error: { readonly code: string; readonly message: string } | null;
   readonly durationMs: number;
+  /** The due maintenance, priced, as computed before it ran; null when none was due. */
+  readonly maintenancePlan?: MaintenancePlanSummary | null;
+  /** How approval treated this pass; null when no plan was made. */
+  readonly approval?: ApprovalState | null;
+  /** Health measures and score of the table after the pass; null without a table. */
+  readonly health?: TableHealth | null;
 }
 
 export interface ReconcileTableOptions {
@@ -96,6 +113,21 @@ export interface ReconcileTableOptions {
   readonly document?: string;
   /** Open the table's store (tests, the operator's credentials). Default `openStore(location, storageOptions)`. */
   readonly openStore?: (location: string) => Promise<ObjectStore>;
+  /** Peak memory (bytes) compaction may bring the process to (OPTIMIZE's `memoryLimit`). Default none. */
+  readonly memoryLimit?: number;
+  /**
+   * Approved plan ids (the operator's `lakehouse.dev/approve-plan` annotation, the CLI's
+   * `--approve`). Under `maintenance.approval: Manual`, compaction and vacuum run only when the
+   * current plan's id is among them. Default none.
+   */
+  readonly approvals?: readonly string[];
+  /**
+   * Called with the priced plan after planning and before any action runs (not in dry runs), so
+   * the operator can show it (status, Event) first. Awaited; an error fails the pass.
+   */
+  readonly onPlan?: (plan: MaintenancePlanSummary, approval: ApprovalState) => Promise<void> | void;
+  /** When to LIST the table for orphan files (health). Default: never (health without orphans). */
+  readonly orphans?: OrphanPolicy;
 }
 
 /**
@@ -120,31 +152,74 @@ export async function reconcileTable(table: LakeTable, options: ReconcileTableOp
     before = await observeTable(store, { minFileSizeBytes });
     beforeKnown = true;
     const p = plan(table, before, now);
-    if (p.refusals.length > 0 || p.actions.length === 0 || options.dryRun) {
+    const settings = resolveSettings(table);
+    const activeStore = store;
+    const health = async (state: TableState | null, vacuumRan: boolean): Promise<TableHealth | null> => {
+      if (!state) return null;
+      let orphans = options.orphans?.previous ?? null;
+      let listed = false;
+      if (options.orphans && orphanListingDue(options.orphans, Date.now(), vacuumRan)) {
+        orphans = await measureOrphans(activeStore, Date.now(), state.retentionMs);
+        listed = true;
+      }
+      return healthOf(state, settings.checkpoint.interval, Date.now(), orphans, listed);
+    };
+    const summary =
+      p.refusals.length > 0 || !before
+        ? null
+        : await summarizeMaintenance(store, p.actions, {
+            now,
+            ...(options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {}),
+          });
+    const approval = summary ? approvalOf(settings.approval, summary, options.approvals) : null;
+    const awaiting = approval?.state === 'awaiting';
+    const runnable = awaiting ? p.actions.filter((a) => !GATED_KINDS.has(a.kind)) : p.actions;
+    const held = new Set(awaiting ? p.actions.filter((a) => GATED_KINDS.has(a.kind)).map((a) => a.kind) : []);
+    const planFields = { maintenancePlan: summary, approval };
+    if (summary && approval && !options.dryRun) await options.onPlan?.(summary, approval);
+    if (p.refusals.length > 0 || p.actions.length === 0 || options.dryRun || runnable.length === 0) {
       return {
         ...base,
         location,
-        outcome: p.refusals.length > 0 ? 'refused' : p.actions.length === 0 ? 'unchanged' : 'planned',
+        outcome:
+          p.refusals.length > 0
+            ? 'refused'
+            : p.actions.length === 0 || (!options.dryRun && runnable.length === 0)
+              ? 'unchanged'
+              : 'planned',
         before: measures(before),
         after: measures(before),
-        actions: p.actions.map((a) => ({ kind: a.kind, reason: a.reason, status: 'planned' as const })),
+        actions: p.actions.map((a) => ({
+          kind: a.kind,
+          reason: a.reason,
+          status: held.has(a.kind) && !options.dryRun ? ('awaiting-approval' as const) : ('planned' as const),
+        })),
         refusals: p.refusals,
-        next: nextOf(p, now),
+        next: nextOf(p, now, held),
         wakeAt: iso(p.wakeAt),
         error: null,
         durationMs: Date.now() - started,
+        ...planFields,
+        health: await health(before, false),
       };
     }
     const reports: ActionReport[] = [];
     let failure: { code: string; message: string } | null = null;
     for (const action of p.actions) {
+      if (held.has(action.kind)) {
+        reports.push({ kind: action.kind, reason: action.reason, status: 'awaiting-approval' });
+        continue;
+      }
       if (failure) {
         reports.push({ kind: action.kind, reason: action.reason, status: 'not-run' });
         continue;
       }
       const startTime = new Date().toISOString();
       try {
-        const r = await executeAction(store, action, { tableName: name });
+        const r = await executeAction(store, action, {
+          tableName: name,
+          ...(options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {}),
+        });
         reports.push({
           kind: action.kind,
           reason: action.reason,
@@ -169,7 +244,8 @@ export async function reconcileTable(table: LakeTable, options: ReconcileTableOp
     }
     const after = await observeTable(store, { minFileSizeBytes });
     const nextPlan = after ? plan(table, after, now) : null;
-    const kinds = new Set(p.actions.map((a) => a.kind));
+    const kinds = new Set(runnable.map((a) => a.kind));
+    const vacuumRan = reports.some((a) => a.kind === 'vacuum' && a.status === 'done');
     return {
       ...base,
       location,
@@ -184,10 +260,12 @@ export async function reconcileTable(table: LakeTable, options: ReconcileTableOp
       after: measures(after),
       actions: reports,
       refusals: [],
-      next: nextPlan ? nextOf(nextPlan, now) : [],
+      next: nextPlan ? nextOf(nextPlan, now, held) : [],
       wakeAt: iso(nextPlan?.wakeAt ?? null),
       error: failure,
       durationMs: Date.now() - started,
+      ...planFields,
+      health: await health(after, vacuumRan),
     };
   } catch (err) {
     return {
@@ -226,8 +304,11 @@ function iso(ms: number | null): string | null {
 
 const MAINTENANCE: ReadonlySet<string> = new Set(['compaction', 'checkpoint', 'vacuum']);
 
-/** What a plan says about maintenance: due actions first, then what is not due and why. */
-function nextOf(p: TablePlan, now: number): NextMaintenance[] {
+/**
+ * What a plan says about maintenance: due actions first, then what is not due and why. Kinds in
+ * `held` are due but wait for their plan's approval.
+ */
+function nextOf(p: TablePlan, now: number, held: ReadonlySet<string> = new Set()): NextMaintenance[] {
   const out: NextMaintenance[] = [];
   for (const a of p.actions) {
     if (MAINTENANCE.has(a.kind))
@@ -236,7 +317,8 @@ function nextOf(p: TablePlan, now: number): NextMaintenance[] {
         due: true,
         at: iso(now),
         waitingForWindow: false,
-        reason: a.reason,
+        ...(held.has(a.kind) ? { waitingForApproval: true } : {}),
+        reason: held.has(a.kind) ? `waiting for approval of the plan; ${a.reason}` : a.reason,
       });
   }
   for (const n of p.notDue)

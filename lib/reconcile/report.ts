@@ -2,6 +2,7 @@
  * Reconcile reports for people: one block per table (what was done and why, the table's size
  * before and after, what is due next) and a closing summary line.
  */
+import { formatPlanSummary } from './approval.js';
 import { formatTime } from './plan.js';
 import type { ReconcileSummary, TableMeasures, TableReport } from './reconcile.js';
 
@@ -57,8 +58,16 @@ export function formatTableReport(r: TableReport, options: { next?: boolean } = 
   } else if (r.after ?? r.before) {
     lines.push(`  files      ${sizeText((r.after ?? r.before)!)}`);
   }
+  if (r.maintenancePlan) lines.push(`  plan       ${formatPlanSummary(r.maintenancePlan, formatBytes)}`);
+  if (r.approval?.state === 'awaiting')
+    lines.push(
+      `  approval   maintenance.approval is Manual: compaction and vacuum wait; approve with --approve ${r.approval.planId}`,
+    );
+  else if (r.approval?.state === 'approved') lines.push(`  approval   plan ${r.approval.planId} approved`);
+  for (const id of r.approval?.ignoredApprovals ?? [])
+    lines.push(`  approval   ${id} is not the current plan (stale or wrong id): ignored`);
   for (const a of r.actions) {
-    const label = a.status === 'done' ? 'done' : a.status;
+    const label = a.status === 'done' ? 'done' : a.status === 'awaiting-approval' ? 'waiting' : a.status;
     lines.push(`  ${label.padEnd(10)} ${a.kind}: ${a.summary ?? a.error?.message ?? ''}`.trimEnd());
     lines.push(`             why: ${a.reason}`);
   }

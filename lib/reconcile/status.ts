@@ -41,7 +41,11 @@ export function statusOf(report: TableReport, reconciledAt: Date = new Date()): 
   };
   if (!report.dryRun) {
     for (const a of report.actions) {
-      if (a.kind === 'compaction' || a.kind === 'checkpoint' || a.kind === 'vacuum') {
+      if (
+        (a.kind === 'compaction' || a.kind === 'checkpoint' || a.kind === 'vacuum') &&
+        a.status !== 'awaiting-approval' &&
+        a.status !== 'not-run'
+      ) {
         status[RUN_KINDS[a.kind]] = runOf(a);
       }
     }

@@ -3,7 +3,7 @@
  * found. `setCondition` keeps `lastTransitionTime` while the status stays the same, as
  * Kubernetes' meta.SetStatusCondition does.
  */
-import type { LakeTableCondition } from '../../lib/spec/index.js';
+import { APPROVE_PLAN_ANNOTATION, type LakeTableCondition } from '../../lib/spec/index.js';
 import type { TableReport } from '../../lib/reconcile/index.js';
 import { CONDITION } from './names.js';
 
@@ -78,7 +78,11 @@ export function schemaInSyncCondition(report: TableReport): NewCondition {
   };
 }
 
-/** MaintenanceHealthy: no compaction, checkpoint or vacuum failed on the last pass. */
+/**
+ * MaintenanceHealthy: no compaction, checkpoint or vacuum failed on the last pass. Reason
+ * `AwaitingApproval` (status True: nothing is wrong) while compaction or vacuum waits for its
+ * plan to be approved, `WaitingForWindow` while due work waits for the maintenance window.
+ */
 export function maintenanceHealthyCondition(report: TableReport): NewCondition {
   const failed = report.actions.filter(
     (a) =>
@@ -90,6 +94,16 @@ export function maintenanceHealthyCondition(report: TableReport): NewCondition {
       status: 'False',
       reason: 'MaintenanceFailed',
       message: clip(failed.map((a) => `${a.kind}: ${a.error?.code}: ${a.error?.message}`).join('; ')),
+    };
+  if (report.approval?.state === 'awaiting' && report.maintenancePlan)
+    return {
+      type: CONDITION.maintenanceHealthy,
+      status: 'True',
+      reason: 'AwaitingApproval',
+      message: clip(
+        `plan ${report.maintenancePlan.id} waits for approval (maintenance.approval: Manual): ` +
+          `kubectl annotate laketable ${report.name} ${APPROVE_PLAN_ANNOTATION}=${report.maintenancePlan.id} --overwrite`,
+      ),
     };
   const waiting = report.next.filter((n) => n.due && n.waitingForWindow);
   return {

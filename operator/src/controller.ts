@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { isLakehouseError } from '../../lib/errors.js';
 import { reconcileTable, type ActionReport, type TableReport } from '../../lib/reconcile/index.js';
 import {
+  APPROVE_PLAN_ANNOTATION,
   LAKETABLE_API_VERSION,
   LAKETABLE_KIND,
   parseLakeTable,
@@ -24,7 +25,7 @@ import { LakeTableInformer, errorText, type InformerEvent } from './informer.js'
 import type { OperatorMetrics } from './metrics.js';
 import { CONDITION, FINALIZER, GROUP, PLURAL, VERSION, splitKey } from './names.js';
 import { WorkQueue, type HandlerResult } from './queue.js';
-import { blocked, fromReport, patchStatus } from './status.js';
+import { blocked, fromReport, orphansFromStatus, patchStatus, planMessage, planStatus } from './status.js';
 import type { KubeLakeTable } from './types.js';
 
 export interface ControllerOptions {
@@ -48,6 +49,10 @@ export interface ControllerOptions {
   readonly identity: string;
   readonly log: Logger;
   readonly metrics: OperatorMetrics;
+  /** Peak memory (bytes) compaction may use (memory.ts: the container limit × the maintenance share); undefined: none. */
+  readonly memoryBudget?: number;
+  /** The table is listed for orphan files (the health's one expensive measure) at most this often. Default 1 h. */
+  readonly healthListIntervalMs?: number;
 }
 
 const EVENT_REASON: Record<ActionReport['kind'], string> = {
@@ -164,7 +169,34 @@ export class LakeTableController {
 
     // 5. The shared reconcile: observe, plan, execute, observe again.
     const startedAt = Date.now();
-    const report = await reconcileTable(desired, { roots: this.options.storageRoots, storageOptions });
+    const approval = table.metadata.annotations?.[APPROVE_PLAN_ANNOTATION];
+    const report = await reconcileTable(desired, {
+      roots: this.options.storageRoots,
+      storageOptions,
+      ...(this.options.memoryBudget !== undefined ? { memoryLimit: this.options.memoryBudget } : {}),
+      ...(approval ? { approvals: [approval] } : {}),
+      orphans: {
+        previous: orphansFromStatus(table.status?.health),
+        maxAgeMs: this.options.healthListIntervalMs ?? 3_600_000,
+      },
+      // The plan goes into the status and an Event before anything runs.
+      onPlan: async (plan, state) => {
+        const phase = state.state === 'awaiting' ? 'AwaitingApproval' : 'Planned';
+        let previous: { id?: string; phase?: string } | undefined;
+        const set = planStatus(plan, state, phase);
+        await patchStatus(this.objects, namespace, name, (status, current) => {
+          previous = status.plan;
+          set(status, current);
+        });
+        if (previous?.id !== plan.id || previous?.phase !== phase)
+          await this.events.record(
+            table,
+            'Normal',
+            'MaintenancePlanned',
+            planMessage(plan, state, phase, name),
+          );
+      },
+    });
     this.options.metrics.observe(namespace, report);
     log.info(
       {
@@ -188,7 +220,8 @@ export class LakeTableController {
   private requeueAfter(report: TableReport): number | undefined {
     const now = Date.now();
     let after: number | undefined;
-    if (report.next.some((n) => n.due && !n.waitingForWindow)) after = this.options.dueRequeueMs ?? 30_000;
+    if (report.next.some((n) => n.due && !n.waitingForWindow && !n.waitingForApproval))
+      after = this.options.dueRequeueMs ?? 30_000;
     if (report.wakeAt) {
       const wake = Math.max(0, Date.parse(report.wakeAt) - now) + 1000;
       after = after === undefined ? wake : Math.min(after, wake);
@@ -310,6 +343,8 @@ function specOrLifecycleChanged(a: KubeLakeTable, b: KubeLakeTable): boolean {
   return (
     a.metadata.generation !== b.metadata.generation ||
     a.metadata.deletionTimestamp !== b.metadata.deletionTimestamp ||
+    // An approval of a maintenance plan is work to do.
+    a.metadata.annotations?.[APPROVE_PLAN_ANNOTATION] !== b.metadata.annotations?.[APPROVE_PLAN_ANNOTATION] ||
     // Someone removed our finalizer (our own adding it is no news).
     ((a.metadata.finalizers?.includes(FINALIZER) ?? false) &&
       !(b.metadata.finalizers?.includes(FINALIZER) ?? false))

@@ -12,6 +12,10 @@
  *   --lease-name NAME (lakehouse-operator), --lease-duration-seconds N (15),
  *   --renew-deadline-seconds N (10), --retry-period-seconds N (2)
  *   --kubeconfig FILE / KUBECONFIG (else in-cluster ServiceAccount)
+ *   --memory-limit SIZE / config memoryLimit: the container's limit (default: LAKEHOUSE_MEMORY_LIMIT
+ *       from the Downward API, else the cgroup's); compaction gets 80% of it (memory.ts)
+ *   --health-list-interval-seconds N / config healthListIntervalSeconds (3600): how often each
+ *       table is listed for orphan files
  * Credentials never come from here: workload identity, or a Secret named by spec.storageSecretRef.
  * SIGTERM / SIGINT: release the Lease, finish in-flight reconciles, exit 0.
  */
@@ -30,6 +34,8 @@ interface FileConfig {
   concurrency?: number;
   resyncSeconds?: number;
   dueRequeueSeconds?: number;
+  memoryLimit?: string | number;
+  healthListIntervalSeconds?: number;
 }
 
 const SECRET_KEY = /secret|password|token|key$|sas|credential/i;
@@ -49,7 +55,15 @@ async function main(argv: string[]): Promise<void> {
     .option('--renew-deadline-seconds <n>', 'leader steps down after failing to renew this long', '10')
     .option('--retry-period-seconds <n>', 'between Lease attempts', '2')
     .option('--identity <id>', 'unique name of this replica', process.env.POD_NAME)
-    .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, or KUBECONFIG)');
+    .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, or KUBECONFIG)')
+    .option(
+      '--memory-limit <size>',
+      "the container's memory limit, e.g. 1Gi (default: $LAKEHOUSE_MEMORY_LIMIT, else the cgroup's)",
+    )
+    .option(
+      '--health-list-interval-seconds <n>',
+      'list each table for orphan files at most this often (3600)',
+    );
   program.parse(argv, { from: 'user' });
   const o = program.opts<Record<string, string | boolean | undefined>>();
   const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { component: 'lakehouse-operator' } });
@@ -95,6 +109,10 @@ async function main(argv: string[]): Promise<void> {
     dueRequeueMs: (file.dueRequeueSeconds ?? 30) * 1000,
     port: Number(o.port),
     leaderElection,
+    ...((o.memoryLimit ?? file.memoryLimit) !== undefined
+      ? { memoryLimit: (o.memoryLimit as string | undefined) ?? file.memoryLimit }
+      : {}),
+    healthListIntervalMs: (num(o.healthListIntervalSeconds, file.healthListIntervalSeconds) ?? 3600) * 1000,
     identity: o.identity as string | undefined,
     log: log.child({ identity: o.identity ?? undefined }),
     onLostLeadership: () => {

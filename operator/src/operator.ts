@@ -12,6 +12,7 @@ import type { StorageOptions } from '../../lib/storage/index.js';
 import { LakeTableController } from './controller.js';
 import { KubeConfig, type KubeConfigSource } from './kube.js';
 import { LeaderElector } from './leader.js';
+import { resolveMemoryBudget } from './memory.js';
 import { OperatorMetrics } from './metrics.js';
 
 export interface OperatorOptions {
@@ -40,6 +41,13 @@ export interface OperatorOptions {
     readonly renewDeadlineMs?: number;
     readonly retryPeriodMs?: number;
   };
+  /**
+   * The container's memory limit (`1Gi`, bytes); compaction gets `MAINTENANCE_MEMORY_SHARE` of
+   * it. Default: `$LAKEHOUSE_MEMORY_LIMIT` (the Downward API), else the cgroup's limit (memory.ts).
+   */
+  readonly memoryLimit?: string | number;
+  /** List each table for orphan files (health) at most this often. Default 1 h. */
+  readonly healthListIntervalMs?: number;
   /** Unique name of this process. Default `$POD_NAME`, else `<hostname>-<pid>`. */
   readonly identity?: string;
   /** Default: JSON logs on stdout at `$LOG_LEVEL` (info). */
@@ -66,6 +74,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     options.log ??
     pino({ level: process.env.LOG_LEVEL ?? 'info', base: { component: 'lakehouse-operator', identity } });
   const metrics = new OperatorMetrics();
+  const memory = resolveMemoryBudget(
+    options.memoryLimit !== undefined ? { configured: options.memoryLimit } : {},
+  );
+  if (memory) metrics.maintenanceMemoryBudget.set(memory.budget);
+  log.info(
+    memory
+      ? { memoryLimit: memory.limit, memoryBudget: memory.budget, source: memory.source }
+      : { memoryLimit: null },
+    memory ? 'compaction memory budget' : 'no memory limit known: compaction runs without one',
+  );
   const kubeConfig = KubeConfig.from(options.kubeConfig);
   let controller: LakeTableController | null = null;
   let starting: Promise<void> = Promise.resolve();
@@ -75,7 +93,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const startController = (): void => {
     leading = true;
     metrics.leader.set(1);
-    const c = new LakeTableController({ ...options, kubeConfig, identity, log, metrics });
+    const c = new LakeTableController({
+      ...options,
+      kubeConfig,
+      identity,
+      log,
+      metrics,
+      ...(memory ? { memoryBudget: memory.budget } : {}),
+    });
     controller = c;
     starting = c
       .start()

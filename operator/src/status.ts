@@ -5,8 +5,23 @@
  */
 import { ApiException, CustomObjectsApi } from './kube.js';
 import { isDeepStrictEqual } from 'node:util';
-import type { LakeTableStatus, MaintenanceRun } from '../../lib/spec/index.js';
-import type { ActionReport, TableReport } from '../../lib/reconcile/index.js';
+import {
+  APPROVE_PLAN_ANNOTATION,
+  type HealthStatus,
+  type LakeTableStatus,
+  type MaintenanceRun,
+  type PlanStatus,
+} from '../../lib/spec/index.js';
+import {
+  formatBytes,
+  formatPlanSummary,
+  type ActionReport,
+  type ApprovalState,
+  type MaintenancePlanSummary,
+  type OrphanMeasure,
+  type TableHealth,
+  type TableReport,
+} from '../../lib/reconcile/index.js';
 import {
   degradedCondition,
   maintenanceHealthyCondition,
@@ -109,9 +124,22 @@ export function fromReport(report: TableReport, startedAt: number): StatusMutato
     status.conditions = conditions;
     for (const a of report.actions) {
       const field = RUN_FIELD[a.kind];
-      if (field && a.status !== 'not-run' && a.status !== 'planned')
+      if (field && a.status !== 'not-run' && a.status !== 'planned' && a.status !== 'awaiting-approval')
         status[field] = runOf(a, startedAt, report.durationMs);
     }
+    if (report.maintenancePlan && report.approval) {
+      const failed = report.actions.some((a) => a.status === 'failed');
+      const phase = report.approval.state === 'awaiting' ? 'AwaitingApproval' : failed ? 'Failed' : 'Applied';
+      status.plan = planStatusOf(report.maintenancePlan, report.approval, phase, table.metadata.name);
+    } else if (
+      report.outcome !== 'failed' &&
+      status.plan &&
+      (status.plan.phase === 'AwaitingApproval' || status.plan.phase === 'Planned')
+    ) {
+      // Nothing is due any more: a plan still waiting would be stale.
+      delete status.plan;
+    }
+    if (report.health) status.health = healthStatusOf(report.health);
     for (const kind of ['compaction', 'checkpoint', 'vacuum'] as const) {
       const field = NEXT_FIELD[kind];
       const n = report.next.find((x) => x.kind === kind);
@@ -158,7 +186,112 @@ function runOf(a: ActionReport, startedAt: number, durationMs: number): Maintena
     filesRemoved: num('filesRemoved') ?? num('filesDeleted') ?? num('logFilesDeleted'),
     bytesAdded: num('bytesAdded'),
     bytesRemoved: num('bytesRemoved') ?? num('bytesDeleted'),
+    memoryLimit: num('memoryLimit'),
+    estimatedPeakMemory: num('estimatedPeakMemory'),
   };
   for (const k of Object.keys(run)) if (run[k] === undefined) delete run[k];
   return run as MaintenanceRun;
+}
+
+/** `status.plan` for a plan about to run (phase Planned) or waiting for approval. */
+export function planStatus(
+  plan: MaintenancePlanSummary,
+  approval: ApprovalState,
+  phase: NonNullable<PlanStatus['phase']>,
+): StatusMutator {
+  return (status, table) => {
+    status.plan = planStatusOf(plan, approval, phase, table.metadata.name);
+  };
+}
+
+/** The plan as status fields, with a message that says how to approve it when it waits. */
+export function planStatusOf(
+  plan: MaintenancePlanSummary,
+  approval: ApprovalState,
+  phase: NonNullable<PlanStatus['phase']>,
+  name: string,
+): PlanStatus {
+  const lost = plan.vacuum?.timeTravelLost;
+  const fields: Record<string, unknown> = {
+    id: plan.id,
+    phase,
+    approval: approval.mode,
+    version: plan.version,
+    computedAt: kubeTime(plan.computedAt),
+    actions: plan.actions.map((a) => ({ kind: a.kind, reason: a.reason.slice(0, 4000) })),
+    filesToRewrite: plan.compaction?.filesToRewrite,
+    bytesToRewrite: plan.compaction?.bytesToRewrite,
+    filesToWrite: plan.compaction?.filesToWrite,
+    filesToDelete: plan.vacuum?.filesToDelete,
+    bytesToDelete: plan.vacuum?.bytesToDelete,
+    timeTravelLostFrom: lost?.from,
+    timeTravelLostTo: lost?.to,
+    requests: { ...plan.requests },
+    estimatedCost: plan.estimatedCost,
+    currency: plan.currency,
+    message: planMessage(plan, approval, phase, name).slice(0, 4000),
+  };
+  for (const k of Object.keys(fields)) if (fields[k] === undefined) delete fields[k];
+  return fields as PlanStatus;
+}
+
+/** The plan in one line; when it waits, the command that approves it. */
+export function planMessage(
+  plan: MaintenancePlanSummary,
+  approval: ApprovalState,
+  phase: NonNullable<PlanStatus['phase']>,
+  name: string,
+): string {
+  const text = formatPlanSummary(plan, formatBytes);
+  if (phase !== 'AwaitingApproval') return text;
+  const ignored = approval.ignoredApprovals.length
+    ? ` (${APPROVE_PLAN_ANNOTATION}=${approval.ignoredApprovals.join(',')} is not this plan: stale or wrong)`
+    : '';
+  return `${text}; waiting for approval${ignored}: kubectl annotate laketable ${name} ${APPROVE_PLAN_ANNOTATION}=${plan.id} --overwrite`;
+}
+
+/** `status.health` from a reconcile's health measures. */
+export function healthStatusOf(h: TableHealth): HealthStatus {
+  const m = h.measures;
+  const o: OrphanMeasure | null = h.orphans;
+  const fields: Record<string, unknown> = {
+    score: h.score,
+    smallFileRatio: Math.round(m.smallFileRatio * 1000) / 1000,
+    files: m.numFiles,
+    bytes: m.sizeInBytes,
+    smallFiles: m.smallFiles,
+    commitsSinceCheckpoint: m.commitsSinceCheckpoint,
+    // Whole milliseconds: finer jitter would rewrite the status on every pass for nothing.
+    openLatestMs: Math.round(m.openLatestMs),
+    removedBytesInRetention: m.removedBytesInRetention,
+    orphanBytes: o?.orphanBytes,
+    reclaimableBytes: o?.reclaimableBytes,
+    orphanFiles: o?.orphanFiles,
+    reclaimableFiles: o?.reclaimableFiles,
+    orphansMeasuredAt: o ? kubeTime(o.measuredAt) : undefined,
+    lastOptimizeTime: m.lastOptimize ? kubeTime(m.lastOptimize.timestamp) : undefined,
+    lastVacuumTime: m.lastVacuum ? kubeTime(m.lastVacuum.timestamp) : undefined,
+    lastCheckpointTime: m.lastCheckpoint ? kubeTime(m.lastCheckpoint.timestamp) : undefined,
+    deductions: h.deductions.length
+      ? h.deductions
+          .map((d) => `-${d.points} ${d.measure}: ${d.reason}`)
+          .join('; ')
+          .slice(0, 4000)
+      : undefined,
+  };
+  for (const k of Object.keys(fields)) if (fields[k] === undefined) delete fields[k];
+  return fields as HealthStatus;
+}
+
+/** The orphan figures kept in `status.health`, for reuse until the next listing is due. */
+export function orphansFromStatus(health: HealthStatus | undefined): OrphanMeasure | null {
+  const h = health as (HealthStatus & { orphanFiles?: number; reclaimableFiles?: number }) | undefined;
+  if (!h?.orphansMeasuredAt || h.orphanBytes === undefined || h.reclaimableBytes === undefined) return null;
+  return {
+    orphanFiles: h.orphanFiles ?? 0,
+    orphanBytes: h.orphanBytes,
+    reclaimableFiles: h.reclaimableFiles ?? 0,
+    reclaimableBytes: h.reclaimableBytes,
+    measuredAt: h.orphansMeasuredAt,
+  };
 }

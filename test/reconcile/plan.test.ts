@@ -101,6 +101,10 @@ function state(over: Partial<TableState> = {}): TableState {
     lastCompactionTime: null,
     lastVacuumTime: NOW - HOUR,
     historyFrom: NOW - 2 * HOUR,
+    openLatestMs: 5,
+    retentionMs: 168 * HOUR,
+    removedFilesInRetention: 0,
+    removedBytesInRetention: 0,
     ...over,
   };
 }

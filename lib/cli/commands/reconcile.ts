@@ -19,7 +19,7 @@ import {
   type Zone,
 } from '../../spec/index.js';
 import { runStart } from '../../start/start.js';
-import { parseCount, parseKeyValues } from '../args.js';
+import { parseCount, parseKeyValues, parseSize } from '../args.js';
 import { storageOptionsOption } from '../main.js';
 import { jsonReplacer, printJson } from '../output.js';
 
@@ -33,6 +33,8 @@ interface ReconcileOptions {
   concurrency: string;
   recheck: string;
   storageOption?: string[];
+  approve?: string[];
+  memoryLimit?: string;
 }
 
 /**
@@ -61,6 +63,14 @@ export function register(program: Command): void {
       'with --watch: longest sleep between passes (measured triggers such as small files)',
       '1h',
     )
+    .option(
+      '--approve <plan-id...>',
+      'approve these maintenance plans (ids printed on the "plan" line) of tables with maintenance.approval: Manual',
+    )
+    .option(
+      '--memory-limit <size>',
+      'compaction stays under this peak memory (e.g. 2Gi), or refuses up front',
+    )
     .addOption(storageOptionsOption())
     .action(async (paths: string[], opts: ReconcileOptions) => {
       if (opts.format !== 'text' && opts.format !== 'json') {
@@ -72,12 +82,15 @@ export function register(program: Command): void {
       const concurrency = parseCount(opts.concurrency, '--concurrency');
       if (concurrency < 1) throw new LakehouseError('INVALID_ARGUMENT', '--concurrency must be at least 1');
       const storageOptions = parseKeyValues(opts.storageOption, '--storage-option');
+      const memoryLimit = opts.memoryLimit ? parseSize(opts.memoryLimit, '--memory-limit') : undefined;
       const pass = async (): Promise<ReconcileSummary> => {
         const summary = await reconcileAll(paths, {
           roots,
           storageOptions,
           concurrency,
           dryRun: !!opts.dryRun,
+          ...(opts.approve ? { approvals: opts.approve } : {}),
+          ...(memoryLimit !== undefined ? { memoryLimit } : {}),
           onReport: (r) => {
             if (opts.format === 'text') process.stdout.write(`${formatTableReport(r).join('\n')}\n\n`);
           },
