@@ -266,7 +266,13 @@ export async function decodeRowGroup(req: DecodeRequest): Promise<Map<string, un
   const leaves: LeafNode[] = [];
   for (const t of tops) leavesOf(t, leaves);
   for (const leaf of leaves) checkChunk(group, leaf);
-  const decoded = await Promise.all(leaves.map((leaf) => readLeaf(req, group, leaf)));
+  const chunks = await readChunks(
+    req,
+    leaves.map((leaf) => chunkRange(group, leaf)),
+  );
+  const decoded = leaves.map((leaf, i) =>
+    decodeChunk(chunks[i]!, group.columns[leaf.column]!.meta_data!, leaf),
+  );
   const data = new Map<LeafNode, LeafData>();
   leaves.forEach((leaf, i) => data.set(leaf, decoded[i]!));
   const out = new Map<string, unknown[]>();
@@ -290,14 +296,46 @@ function checkChunk(group: RowGroup, leaf: LeafNode): void {
 }
 
 /** Read and decode every page of one leaf's column chunk. */
-async function readLeaf(req: DecodeRequest, group: RowGroup, leaf: LeafNode): Promise<LeafData> {
+/** The byte range of a leaf's column chunk (dictionary page included). */
+function chunkRange(group: RowGroup, leaf: LeafNode): [number, number] {
   const meta = group.columns[leaf.column]!.meta_data!;
   const dictOffset = meta.dictionary_page_offset;
   let start = Number(meta.data_page_offset);
   if (dictOffset !== undefined && dictOffset > 0n && Number(dictOffset) < start) start = Number(dictOffset);
-  const end = start + Number(meta.total_compressed_size);
-  const bytes = await req.read(start, end);
-  return decodeChunk(bytes, meta, leaf);
+  return [start, start + Number(meta.total_compressed_size)];
+}
+
+/** Chunks closer than this are read with the bytes between them, in one request. */
+const COALESCE_GAP = 1 << 20;
+
+/**
+ * Read byte ranges, neighbouring ones (gaps under COALESCE_GAP) as one request: a checkpoint's
+ * dozens of small column chunks cost a read or two, not one each. Returns one view per range.
+ */
+async function readChunks(req: DecodeRequest, ranges: [number, number][]): Promise<Uint8Array[]> {
+  const order = ranges.map((_, i) => i).sort((x, y) => ranges[x]![0] - ranges[y]![0]);
+  const spans: { start: number; end: number; members: number[] }[] = [];
+  for (const i of order) {
+    const [start, end] = ranges[i]!;
+    const last = spans[spans.length - 1];
+    if (last && start - last.end <= COALESCE_GAP) {
+      last.end = Math.max(last.end, end);
+      last.members.push(i);
+    } else spans.push({ start, end, members: [i] });
+  }
+  const out = new Array<Uint8Array>(ranges.length);
+  await Promise.all(
+    spans.map(async (span) => {
+      const bytes = await req.read(span.start, span.end);
+      if (bytes.length !== span.end - span.start)
+        throw new Error(`short read of bytes ${span.start} to ${span.end}`);
+      for (const i of span.members) {
+        const [start, end] = ranges[i]!;
+        out[i] = bytes.subarray(start - span.start, end - span.start);
+      }
+    }),
+  );
+  return out;
 }
 
 const PAGE_DATA = 0;

@@ -145,18 +145,18 @@ export async function writeCheckpoint(
       // Fields the schema does not name (stats when they are off) are not written.
       row('add', add);
       numOfAddFiles++;
-      if (full()) yield counted(writer.flush());
+      if (full()) yield* counted(writer.flush());
     }
     for (const rm of snapshot.tombstones()) {
       if ((rm.deletionTimestamp ?? 0) <= minTimestamp) continue; // expired tombstone
       row('remove', rm); // stats and tags are not in the remove schema (PROTOCOL.md "Checkpoints")
-      if (full()) yield counted(writer.flush());
+      if (full()) yield* counted(writer.flush());
     }
-    yield counted(writer.finish());
+    yield* counted(writer.finish());
   }
-  const counted = (bytes: Uint8Array) => {
-    sizeInBytes += bytes.length;
-    return bytes;
+  const counted = (parts: Uint8Array[]) => {
+    for (const b of parts) sizeInBytes += b.length;
+    return parts;
   };
   const path = classicCheckpointPath(snapshot.version);
   await store.putStream(path, encode());

@@ -4,6 +4,9 @@ import { readLastCheckpoint } from './last-checkpoint.js';
 import { LOG_DIR, padVersion, parseLogPath, type LogFile } from './log-path.js';
 
 type CheckpointFile = Extract<LogFile, { kind: 'checkpoint' }>;
+
+/** Versions below a time-travel target searched for a checkpoint before the whole log is listed. */
+const TIME_TRAVEL_WINDOW = 1000;
 type CommitFile = Extract<LogFile, { kind: 'commit' }>;
 
 /**
@@ -44,6 +47,13 @@ export async function buildLogSegment(store: ObjectStore, options: SegmentOption
     const listed = await listFrom(store, hint.version, target);
     if (listed.checkpoint && listed.checkpoint.version >= hint.version) return finish(store, listed, target);
     // The hint points at a checkpoint that is gone or incomplete: list the whole log.
+  } else if (hint && target !== undefined && target > TIME_TRAVEL_WINDOW) {
+    // Time travel behind the latest checkpoint: a checkpoint in the window below the version is
+    // usually there (tables checkpoint every 10 to 100 commits), and then the log older than the
+    // window need not be listed. Without one, list the whole log.
+    const from = target - TIME_TRAVEL_WINDOW;
+    const listed = await listFrom(store, from, target);
+    if (listed.checkpoint && listed.checkpoint.version >= from) return finish(store, listed, target);
   }
   return finish(store, await listFrom(store, 0, target), target);
 }

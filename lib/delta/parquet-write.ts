@@ -10,7 +10,8 @@ import { LakehouseError } from '../errors.js';
  *
  * Contract: `add` never throws for a field missing from an object (it is null) and ignores fields
  * the schema does not name; a value of the wrong JavaScript type is INTERNAL (a caller bug).
- * `finish` returns the footer; the concatenation of every chunk `flush`/`finish` returned is the file.
+ * `flush` and `finish` return parts to write in order (views that stay valid: buffers are never
+ * reused); all of them, concatenated, are the file.
  */
 
 export type ParquetField =
@@ -143,10 +144,12 @@ class Leaf {
     }
   }
 
+  /** Start a new row group. The values buffer is replaced, not reused: pages handed out still view it. */
   reset(): void {
     this.n = 0;
     this.bytes = 0;
     this.bits = 0;
+    this.values = Buffer.allocUnsafe(this.values.length);
   }
 }
 
@@ -293,35 +296,29 @@ export class ParquetStreamWriter {
   }
 
   /** Encode the rows added so far as one row group; the bytes to append to the file (with "PAR1" first). */
-  flush(): Uint8Array {
+  flush(): Uint8Array[] {
     const parts: Uint8Array[] = [];
-    let size = 0;
     if (!this.started) {
       parts.push(Buffer.from('PAR1'));
-      size += 4;
       this.started = true;
     }
-    if (this.rows === 0) return Buffer.concat(parts);
+    if (this.rows === 0) return parts;
     this.catchUp();
     const chunks: Uint8Array[] = [];
     const groupStart = this.offset;
     let uncompressedTotal = 0;
+    const codec = CODEC_ID[this.options.codec ?? 'uncompressed'];
     for (const leaf of this.leaves) {
       const page = this.page(leaf);
       const start = this.offset;
-      parts.push(page.bytes);
-      size += page.bytes.length;
-      this.offset += page.bytes.length;
+      let size = 0;
+      for (const b of page.parts) {
+        parts.push(b);
+        size += b.length;
+      }
+      this.offset += size;
       uncompressedTotal += page.uncompressed;
-      chunks.push(
-        columnChunk(
-          leaf,
-          start,
-          page.bytes.length,
-          page.uncompressed,
-          CODEC_ID[this.options.codec ?? 'uncompressed'],
-        ),
-      );
+      chunks.push(columnChunk(leaf, start, size, page.uncompressed, codec));
       leaf.reset();
     }
     this.rowGroups.push(
@@ -336,12 +333,12 @@ export class ParquetStreamWriter {
     );
     this.totalRows += this.rows;
     this.rows = 0;
-    return Buffer.concat(parts, size);
+    return parts;
   }
 
-  /** Flush the last row group and return the remaining bytes (row group, footer, its length, "PAR1"). */
-  finish(): Uint8Array {
-    const last = this.flush();
+  /** Flush the last row group and return the remaining parts (row group, footer, its length, "PAR1"). */
+  finish(): Uint8Array[] {
+    const parts = this.flush();
     const footer = fileMetaData(
       this.schemaOut,
       this.totalRows,
@@ -351,23 +348,30 @@ export class ParquetStreamWriter {
     const tail = Buffer.alloc(8);
     tail.writeUInt32LE(footer.length, 0);
     tail.write('PAR1', 4, 'latin1');
-    return Buffer.concat([last, footer, tail]);
+    parts.push(footer, tail);
+    return parts;
   }
 
-  /** One data page (v1) holding a column chunk's levels and values. */
-  private page(leaf: Leaf): { bytes: Uint8Array; uncompressed: number } {
-    const parts: Uint8Array[] = [];
-    if (leaf.maxRep > 0) parts.push(levels(leaf.reps!, leaf.n, leaf.maxRep));
-    parts.push(levels(leaf.defs, leaf.n, leaf.maxDef));
-    parts.push(leaf.values.subarray(0, leaf.bytes));
-    const body = Buffer.concat(parts);
+  /** One data page (v1) holding a column chunk's levels and values, as parts to write in order. */
+  private page(leaf: Leaf): { parts: Uint8Array[]; uncompressed: number } {
+    const body: Uint8Array[] = [];
+    if (leaf.maxRep > 0) body.push(levels(leaf.reps!, leaf.n, leaf.maxRep));
+    body.push(levels(leaf.defs, leaf.n, leaf.maxDef));
+    body.push(leaf.values.subarray(0, leaf.bytes));
+    let length = 0;
+    for (const b of body) length += b.length;
     const codec = this.options.codec ?? 'uncompressed';
-    const stored =
-      codec === 'zstd' ? zlib.zstdCompressSync(body) : codec === 'gzip' ? zlib.gzipSync(body) : body;
+    let stored = body;
+    if (codec !== 'uncompressed') {
+      const joined = Buffer.concat(body, length);
+      stored = [codec === 'zstd' ? zlib.zstdCompressSync(joined) : zlib.gzipSync(joined)];
+    }
+    let storedLength = 0;
+    for (const b of stored) storedLength += b.length;
     const header = new Thrift();
     header.i32(1, 0); // DATA_PAGE
-    header.i32(2, body.length);
-    header.i32(3, stored.length);
+    header.i32(2, length);
+    header.i32(3, storedLength);
     header.beginStruct(5);
     header.i32(1, leaf.n);
     header.i32(2, ENC_PLAIN);
@@ -376,7 +380,7 @@ export class ParquetStreamWriter {
     header.endStruct();
     header.stop();
     const h = header.bytes();
-    return { bytes: Buffer.concat([h, stored]), uncompressed: h.length + body.length };
+    return { parts: [h, ...stored], uncompressed: h.length + length };
   }
 }
 
