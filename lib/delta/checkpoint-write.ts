@@ -100,6 +100,8 @@ export interface CheckpointOptions {
    * read). `zstd` and `gzip` make the file several times smaller, for slow stores.
    */
   compression?: ParquetCodec;
+  /** Rows per Parquet row group (what bounds memory when writing and reading). Default 131,072. */
+  rowGroupRows?: number;
 }
 
 /** Write a checkpoint of `snapshot` and move `_last_checkpoint` to it. */
@@ -133,7 +135,8 @@ export async function writeCheckpoint(
       writer.addRow(column, value as Record<string, unknown>);
       rows++;
     };
-    const full = () => writer.pendingRows >= CHECKPOINT_ROW_GROUP_ROWS;
+    const groupRows = options.rowGroupRows ?? CHECKPOINT_ROW_GROUP_ROWS;
+    const full = () => writer.pendingRows >= groupRows;
     row('protocol', snapshot.protocol);
     row('metaData', {
       ...snapshot.metadata,
