@@ -293,9 +293,15 @@ function checkChunk(group: RowGroup, leaf: LeafNode): void {
     throw new UnsupportedCheckpointLayout('column chunk in another file');
   if (meta.codec !== 'UNCOMPRESSED' && !compressors[meta.codec as keyof typeof compressors])
     throw new UnsupportedCheckpointLayout(`codec ${meta.codec}`);
+  // Decided from the footer, before any page is read: a page then using an encoding its chunk
+  // does not list is corruption (an Error), not a reason to hand the bytes to another decoder.
+  for (const e of meta.encodings)
+    if (!CHUNK_ENCODINGS.has(e)) throw new UnsupportedCheckpointLayout(`encoding ${e}`);
 }
 
-/** Read and decode every page of one leaf's column chunk. */
+/** Encodings a column chunk may list for this decoder to read it. */
+const CHUNK_ENCODINGS = new Set(['PLAIN', 'PLAIN_DICTIONARY', 'RLE', 'RLE_DICTIONARY', 'BIT_PACKED']);
+
 /** The byte range of a leaf's column chunk (dictionary page included). */
 function chunkRange(group: RowGroup, leaf: LeafNode): [number, number] {
   const meta = group.columns[leaf.column]!.meta_data!;
@@ -344,6 +350,7 @@ const PAGE_DATA_V2 = 3;
 const ENC_PLAIN = 0;
 const ENC_PLAIN_DICTIONARY = 2;
 const ENC_RLE = 3;
+const ENC_BIT_PACKED = 4;
 const ENC_RLE_DICTIONARY = 8;
 
 function decodeChunk(bytes: Uint8Array, meta: ColumnMetaData, leaf: LeafNode): LeafData {
@@ -364,11 +371,15 @@ function decodeChunk(bytes: Uint8Array, meta: ColumnMetaData, leaf: LeafNode): L
     if (header.type === PAGE_DICTIONARY) {
       const page = decompress(bytes.subarray(pos, pageEnd), meta.codec, header.uncompressedSize);
       if (header.encoding !== ENC_PLAIN && header.encoding !== ENC_PLAIN_DICTIONARY)
-        throw new UnsupportedCheckpointLayout(`dictionary encoding ${header.encoding}`);
+        throw new Error(`dictionary page encoding ${header.encoding} is not PLAIN`);
       dictionary = [];
       plainValues(page, 0, page.length, leaf.type, header.numValues, dictionary);
     } else if (header.type === PAGE_DATA || header.type === PAGE_DATA_V2) {
       const n = header.numValues;
+      if (n < 0 || levels + n > total)
+        throw new Error(
+          `column ${meta.path_in_schema.join('.')}: pages hold more values than the chunk's ${total}`,
+        );
       let page: Uint8Array;
       let p: number;
       const maxDef = leaf.def;
@@ -376,15 +387,13 @@ function decodeChunk(bytes: Uint8Array, meta: ColumnMetaData, leaf: LeafNode): L
         page = decompress(bytes.subarray(pos, pageEnd), meta.codec, header.uncompressedSize);
         p = 0;
         if (reps) {
-          if (header.repEncoding !== ENC_RLE)
-            throw new UnsupportedCheckpointLayout('repetition levels not RLE');
+          if (header.repEncoding !== ENC_RLE) throw levelEncoding(header.repEncoding);
           const len = readU32(page, p);
           readHybrid(page, p + 4, p + 4 + len, bitWidth(leaf.maxRep), n, reps, levels);
           p += 4 + len;
         }
         if (maxDef > 0) {
-          if (header.defEncoding !== ENC_RLE)
-            throw new UnsupportedCheckpointLayout('definition levels not RLE');
+          if (header.defEncoding !== ENC_RLE) throw levelEncoding(header.defEncoding);
           const len = readU32(page, p);
           readHybrid(page, p + 4, p + 4 + len, bitWidth(maxDef), n, defs, levels);
           p += 4 + len;
@@ -425,7 +434,7 @@ function decodeChunk(bytes: Uint8Array, meta: ColumnMetaData, leaf: LeafNode): L
         readHybrid(page, p + 4, page.length, 1, present, bits, 0);
         for (let i = 0; i < present; i++) values.push(bits[i] === 1);
       } else {
-        throw new UnsupportedCheckpointLayout(`value encoding ${enc}`);
+        throw new Error(`page encoding ${enc} is not one its column chunk lists`);
       }
       levels += n;
     }
@@ -433,6 +442,13 @@ function decodeChunk(bytes: Uint8Array, meta: ColumnMetaData, leaf: LeafNode): L
     pos = pageEnd;
   }
   return { defs, reps, values, rowStart: null, valueAt: null };
+}
+
+/** BIT_PACKED levels (deprecated, legal) are left to another decoder; any other value is corruption. */
+function levelEncoding(encoding: number): Error {
+  return encoding === ENC_BIT_PACKED
+    ? new UnsupportedCheckpointLayout('BIT_PACKED levels')
+    : new Error(`level encoding ${encoding} is not RLE or BIT_PACKED`);
 }
 
 function decompress(input: Uint8Array, codec: string, size: number): Uint8Array {

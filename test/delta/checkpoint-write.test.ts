@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   Snapshot,
@@ -115,5 +115,25 @@ describe('checkpoint writer', () => {
       const back = await Snapshot.load(store, { version: snap.version });
       expect(back.activeFiles().sort(byPath)).toEqual(snap.activeFiles().sort(byPath));
     }
+  });
+
+  test('garbage in a checkpoint page is CORRUPT_LOG naming the file, not a crash', async () => {
+    const { dir, store } = await tempStore('lk-cpw-');
+    await createTable(store, { partitionColumns: [] });
+    const s0 = await Snapshot.load(store);
+    const tx = new Transaction(store, s0, { operation: 'WRITE' });
+    tx.addActions(Array.from({ length: 200 }, (_, i) => ({ add: add(`f-${i}.parquet`) })));
+    await tx.commit();
+    const cp = await writeCheckpoint(store, await Snapshot.load(store));
+    for (let v = 0; v <= cp.version; v++) await rm(path.join(dir, commitPath(v)));
+    const file = path.join(dir, cp.path);
+    const bytes = await readFile(file);
+    // Overwrite bytes across the first column chunks (page headers and levels), keep the footer.
+    for (let i = 4; i < Math.min(4000, bytes.length - 2000); i += 7) bytes[i] = (bytes[i]! * 31 + 17) & 0xff;
+    await writeFile(file, bytes);
+    await expect(Snapshot.load(store)).rejects.toMatchObject({
+      code: 'CORRUPT_LOG',
+      message: expect.stringContaining(path.basename(cp.path)),
+    });
   });
 });
