@@ -1,10 +1,12 @@
 /**
  * The operator's own Kubernetes client (operator/src/kube.ts) against the real kube-apiserver:
- * every way it finds the server and authenticates (kubeconfig with a token, a token file that is
- * re-read when it rotates, an exec credential plugin, the in-cluster ServiceAccount layout),
+ * every way it finds the server and authenticates (kubeconfig with a token, a client certificate,
+ * a token file that is re-read when it rotates, an exec credential plugin, the in-cluster
+ * ServiceAccount layout),
  * `ApiException` codes, a watch, and that no operator module loads `@kubernetes/client-node`
  * (whose import alone costs ~70 MiB of RSS).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -85,6 +87,51 @@ test('a kubeconfig with a token and a relative CA file: requests succeed; 404 an
   expect(err).toBeInstanceOf(ApiException);
   expect((err as ApiException).code).toBe(401);
   expect((err as ApiException).message).toMatch(/HTTP 401/);
+}, 60_000);
+
+test('a client certificate signed by the cluster CA (base64 data in the kubeconfig)', async () => {
+  const dir = mkdtempSync(path.join(tmp, 'cert-'));
+  const pki = path.join(kube.dir, 'pki');
+  // openssl, as the harness makes the server's certificates (Node's crypto cannot issue X.509).
+  execFileSync('openssl', [
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    path.join(dir, 'client.key'),
+    '-out',
+    path.join(dir, 'client.csr'),
+    '-subj',
+    '/O=system:masters/CN=cert-admin',
+  ]);
+  execFileSync('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    path.join(dir, 'client.csr'),
+    '-CA',
+    path.join(pki, 'ca.crt'),
+    '-CAkey',
+    path.join(pki, 'ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-out',
+    path.join(dir, 'client.crt'),
+  ]);
+  const b64 = (f: string): string => readFileSync(path.join(dir, f)).toString('base64');
+  const kc = new KubeConfig();
+  kc.loadFromFile(
+    kubeconfig('cert', [
+      `client-certificate-data: ${b64('client.crt')}`,
+      `client-key-data: ${b64('client.key')}`,
+    ]),
+  );
+  expect(await whoCanReadLeases(kc)).toBeNull();
 }, 60_000);
 
 test('a token file is read again after it rotates (projected ServiceAccount tokens)', async () => {
