@@ -349,6 +349,56 @@ export function buildData(
   );
 }
 
+/**
+ * A column of `length` copies of one value (a partition column): built once, then its buffers
+ * repeated, instead of converting the value `length` times. Same result as
+ * `buildData(type, new Array(length).fill(value), column)`.
+ */
+export function constantData(type: DataType, value: unknown, length: number, column = '<column>'): Data {
+  if (value === null || value === undefined || length === 0)
+    return buildData(type, new Array(length).fill(value ?? null), column);
+  const one = buildData(type, [value], column);
+  switch (type.typeId) {
+    case Type.Int:
+    case Type.Float:
+    case Type.Date:
+    case Type.Timestamp:
+    case Type.Decimal: {
+      const src = one.values as unknown as { length: number; constructor: new (n: number) => unknown };
+      const width = src.length; // elements per value (decimals span several words)
+      const Ctor = src.constructor as new (n: number) => {
+        set(a: ArrayLike<unknown>, o: number): void;
+        fill?: unknown;
+      };
+      const out = new Ctor(width * length) as unknown as {
+        [i: number]: unknown;
+        copyWithin(t: number, s: number, e: number): void;
+      };
+      for (let k = 0; k < width; k++) out[k] = (src as unknown as Record<number, unknown>)[k];
+      // Double the filled prefix until the array is full.
+      for (let filled = width; filled < width * length; filled *= 2)
+        out.copyWithin(filled, 0, Math.min(filled, width * length - filled));
+      return makeData({ type, length, nullCount: 0, data: out } as never);
+    }
+    case Type.Utf8:
+    case Type.Binary: {
+      const bytes = (one.values as Uint8Array).subarray(0, (one.valueOffsets as Int32Array)[1]!);
+      const w = bytes.length;
+      const data = new Uint8Array(w * length);
+      if (w > 0) {
+        data.set(bytes, 0);
+        for (let filled = w; filled < data.length; filled *= 2)
+          data.copyWithin(filled, 0, Math.min(filled, data.length - filled));
+      }
+      const offsets = new Int32Array(length + 1);
+      for (let i = 1; i <= length; i++) offsets[i] = i * w;
+      return makeData({ type, length, nullCount: 0, valueOffsets: offsets, data } as never);
+    }
+    default:
+      return buildData(type, new Array(length).fill(value), column);
+  }
+}
+
 /** A column of `length` nulls (nested children are built too, so writers accept it). */
 export function nullData(type: DataType, length: number): Data {
   return buildData(type, new Array<null>(length).fill(null));

@@ -199,7 +199,8 @@ export function evaluateBatch(e: Expr, batch: RecordBatch): Truth {
     case 'or': {
       const a = evaluateBatch(e.left, batch);
       const b = evaluateBatch(e.right, batch);
-      for (let i = 0; i < n; i++) out[i] = e.kind === 'and' ? and3(a[i]!, b[i]!) : or3(a[i]!, b[i]!);
+      if (e.kind === 'and') for (let i = 0; i < n; i++) out[i] = and3(a[i]!, b[i]!);
+      else for (let i = 0; i < n; i++) out[i] = or3(a[i]!, b[i]!);
       return out;
     }
     case 'not': {
@@ -243,6 +244,7 @@ export function evaluateBatch(e: Expr, batch: RecordBatch): Truth {
       const scale = isDecimal ? Math.max(col.kind.scale, ...lits.map(literalScale)) : 0;
       const factor = 10n ** BigInt(isDecimal ? scale - col.kind.scale : 0);
       const values = lits.map((l) => coerce(l, col.kind, col.name, scale));
+      if (e.kind === 'compare' && !isDecimal && compareColumnar(col, op, values[0]!, out)) return out;
       for (let i = 0; i < n; i++) {
         let v = columnValue(col, i);
         if (v === null) {
@@ -266,6 +268,64 @@ export function evaluateBatch(e: Expr, batch: RecordBatch): Truth {
       return out;
     }
   }
+}
+
+/**
+ * `column op literal` over a top-level numeric column, straight from its buffers (the per-row
+ * path reads each value as a scalar). Same results as the generic path: NULL rows are -1, NaN
+ * equals NaN and sorts above every number. False when the layout or literal is not handled.
+ */
+function compareColumnar(col: ResolvedColumn, op: CompareOp, lit: Value | null, out: Truth): boolean {
+  if (col.chain.length !== 1 || lit === null) return false;
+  const data = col.chain[0]!;
+  const t = data.type as DataType;
+  const n = out.length;
+  const values = data.values as unknown;
+  let cmp: (i: number) => number;
+  if (
+    values instanceof BigInt64Array &&
+    typeof lit === 'bigint' &&
+    (t.typeId === Type.Int || (t.typeId === Type.Timestamp && (t as unknown as { unit: number }).unit === 2)) // microseconds
+  ) {
+    if (lit < -(2n ** 63n) || lit >= 2n ** 63n) return false;
+    const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+    const litHi = Number(BigInt.asIntN(32, lit >> 32n));
+    const litLo = Number(BigInt.asUintN(32, lit));
+    cmp = (i) => {
+      const h = words[2 * i + 1]!;
+      if (h !== litHi) return h < litHi ? -1 : 1;
+      const l = words[2 * i]! >>> 0;
+      return l < litLo ? -1 : l > litLo ? 1 : 0;
+    };
+  } else if (
+    typeof lit === 'number' &&
+    (values instanceof Int32Array ||
+      values instanceof Int16Array ||
+      values instanceof Int8Array ||
+      values instanceof Float64Array ||
+      values instanceof Float32Array) &&
+    (t.typeId === Type.Int ||
+      t.typeId === Type.Float ||
+      (t.typeId === Type.Date && (t as unknown as { unit: number }).unit === 0))
+  ) {
+    const v = values;
+    const litNaN = Number.isNaN(lit);
+    cmp = (i) => {
+      const x = v[i]!;
+      if (x !== x) return litNaN ? 0 : 1;
+      if (litNaN) return -1;
+      return x < lit ? -1 : x > lit ? 1 : 0;
+    };
+  } else return false;
+  const nulls = data.nullCount > 0;
+  for (let i = 0; i < n; i++) {
+    if (nulls && !data.getValid(i)) {
+      out[i] = -1;
+      continue;
+    }
+    out[i] = holds(op, cmp(i)) ? 1 : 0;
+  }
+  return true;
 }
 
 function and3(a: number, b: number): number {

@@ -24,6 +24,7 @@ import { compressors } from 'hyparquet-compressors';
 import * as pq from 'parquet-wasm/node';
 import { LakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { ParquetPool } from './parquet-workers.js';
 
 export type ParquetCompression = 'snappy' | 'zstd' | 'gzip' | 'lz4' | 'uncompressed';
 
@@ -57,6 +58,11 @@ export interface ParquetWriteOptions {
 
 export const DEFAULT_ROW_GROUP_ROWS = 1_048_576;
 
+/** parquet-wasm's code for a codec (what the encoding workers are given). */
+export function writerCodec(compression: ParquetCompression = 'snappy'): number {
+  return CODECS[compression];
+}
+
 /** Encode batches (all of one schema) as one Parquet file. */
 export function writeParquetFile(
   batches: readonly RecordBatch[],
@@ -67,7 +73,8 @@ export function writeParquetFile(
   let builder = new pq.WriterPropertiesBuilder()
     .setCompression(CODECS[options.compression ?? 'snappy'])
     .setMaxRowGroupSize(options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS)
-    .setStatisticsEnabled(pq.EnabledStatistics.Chunk)
+    // Page: also the page index (column and offset index), so readers skip pages inside a file.
+    .setStatisticsEnabled(pq.EnabledStatistics.Page)
     .setCreatedBy(options.createdBy ?? 'lakehouse-kit');
   if (options.rowGroupBytes) builder = builder.setMaxRowGroupBytes(options.rowGroupBytes);
   const ipc = tableToIPC(new Table(batches as RecordBatch[]), 'stream');
@@ -183,6 +190,11 @@ export interface ParquetReadOptions {
    * when absent. Pages outside them are skipped undecoded.
    */
   rowRanges?: readonly RowRange[];
+  /**
+   * Decode on these worker threads (`parquet-workers.ts`) instead of this one, when the file was
+   * read whole (at most `WHOLE_FILE_DECODE_MAX_BYTES`); larger files are decoded here.
+   */
+  decodePool?: ParquetPool;
 }
 
 /** Rows [offset, offset + limit) of row group `rowGroup`. */
@@ -387,6 +399,21 @@ export class ParquetSource {
     const ranges: { rowGroup: number; offset?: number; limit?: number }[] = options.rowRanges
       ? [...options.rowRanges]
       : this.footer.row_groups.map((_, g) => ({ rowGroup: g }));
+    if (this.whole && options.decodePool) {
+      // One job for the file: a copy of its bytes goes to a worker, decoded IPC streams come back.
+      const ipcs = await options.decodePool.decode(
+        this.whole.slice(),
+        ranges,
+        readerOptions.batchSize,
+        this.path,
+      );
+      for (const ipc of ipcs) {
+        let decoded = tableFromIPC(ipc);
+        if (options.columns) decoded = decoded.select(options.columns);
+        yield* decoded.batches;
+      }
+      return;
+    }
     for (const { rowGroup: g, offset, limit } of ranges) {
       const rows = offset !== undefined ? { offset, limit } : {};
       if (this.whole) {

@@ -24,9 +24,13 @@ import {
 } from '../delta/schema.js';
 import { LakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { buildData, takeBatch } from './arrow-build.js';
+import { constantData, takeBatch } from './arrow-build.js';
 import { conformBatch, FIELD_ID_KEY, retypeData } from './conform.js';
+import type { Expr } from './expr.js';
+import type { TableColumns } from './expr-eval.js';
+import { candidateRowRanges } from './page-prune.js';
 import { ParquetSource } from './parquet-io.js';
+import type { ParquetPool } from './parquet-workers.js';
 import { parsePartitionValue } from './partition.js';
 import { physicalArrowField } from './writer.js';
 
@@ -44,6 +48,14 @@ export interface ReadFileOptions {
   columns?: readonly string[];
   /** Rows per batch read from Parquet; default 65,536. */
   batchSize?: number;
+  /**
+   * A filter the caller applies to the rows afterwards: row groups and pages whose statistics
+   * prove it false or NULL for every row are not decoded (`page-prune.ts`). Some returned rows
+   * may still fail it. Ignored by `readDataFileWithPositions` and for files with a deletion vector.
+   */
+  prune?: { filter: Expr; table: TableColumns };
+  /** Decode on these worker threads when the file is small enough to be read whole. */
+  decodePool?: ParquetPool;
 }
 
 /** The store path of the file an add names, or an error when it lies outside the table. */
@@ -82,7 +94,7 @@ export async function* readDataFile(
   add: AddAction,
   options: ReadFileOptions = {},
 ): AsyncGenerator<RecordBatch> {
-  for await (const { batch } of readDataFileWithPositions(store, layout, add, options)) yield batch;
+  for await (const { batch } of readFile(store, layout, add, options, options.prune)) yield batch;
 }
 
 /**
@@ -94,6 +106,16 @@ export async function* readDataFileWithPositions(
   layout: TableLayout,
   add: AddAction,
   options: ReadFileOptions = {},
+): AsyncGenerator<{ batch: RecordBatch; positions: number[] }> {
+  yield* readFile(store, layout, add, options, undefined);
+}
+
+async function* readFile(
+  store: ObjectStore,
+  layout: TableLayout,
+  add: AddAction,
+  options: ReadFileOptions,
+  prune: ReadFileOptions['prune'],
 ): AsyncGenerator<{ batch: RecordBatch; positions: number[] }> {
   const mode = layout.columnMappingMode;
   const fields = selectFields(layout.schema, options.columns);
@@ -136,14 +158,23 @@ export async function* readDataFileWithPositions(
           )
         : undefined,
     );
+    // Positions count every row of the file, so row ranges are only used where none are needed.
+    const rowRanges =
+      prune && !deleted
+        ? await candidateRowRanges(src, prune.filter, prune.table, add.partitionValues)
+        : undefined;
     let rowOffset = 0;
-    for await (const raw of src.batches({ columns: projection, batchSize: options.batchSize })) {
+    for await (const raw of src.batches({
+      columns: projection,
+      batchSize: options.batchSize,
+      ...(rowRanges ? { rowRanges } : {}),
+      ...(options.decodePool ? { decodePool: options.decodePool } : {}),
+    })) {
       const n = raw.numRows;
       const conformed = conformBatch(raw, target);
       let d = 0;
       const children = fields.map((f, i) => {
-        if (isPartition[i])
-          return buildData(logicalSchema.fields[i]!.type, new Array(n).fill(partitionValues[i]), f.name);
+        if (isPartition[i]) return constantData(logicalSchema.fields[i]!.type, partitionValues[i], n, f.name);
         return retypeData(conformed.data.children[d++]!, logicalSchema.fields[i]!.type);
       });
       let batch = new RecordBatch(

@@ -148,6 +148,8 @@ export class StatsCollector {
       const chain = leaf.data(batch);
       const data = chain[chain.length - 1]!;
       const anyNulls = chain.some((d) => d.nullCount > 0);
+      // Top-level columns of the common layouts: straight over the buffers (no per-row scalars).
+      if (chain.length === 1 && updateColumnar(leaf, data, batch.numRows)) continue;
       for (let i = 0; i < batch.numRows; i++) {
         if (anyNulls && !chain.every((d) => d.getValid(i))) {
           leaf.nulls++;
@@ -189,6 +191,127 @@ export class StatsCollector {
       nullCount,
     });
   }
+}
+
+/**
+ * `update` for one top-level column read straight from its buffers: integers, floats, dates,
+ * timestamps (bounds found on the raw values, then converted once: every unit conversion is
+ * monotonic) and strings (compared as UTF-8 bytes, which is code point order, decoded once).
+ * False when the layout is not one of these (the caller falls back to per-row scalars).
+ */
+function updateColumnar(leaf: Leaf, data: Data, n: number): boolean {
+  const kind = leaf.kind;
+  const type = data.type as DataType;
+  const valid = data.nullCount > 0 ? (i: number) => data.getValid(i) : undefined;
+  if (kind === 'countOnly') {
+    if (valid) for (let i = 0; i < n; i++) if (!valid(i)) leaf.nulls++;
+    return true;
+  }
+  if (type.typeId === Type.Dictionary) return false;
+  if (kind === 'string') {
+    if (type.typeId !== Type.Utf8) return false;
+    const offsets = data.valueOffsets as Int32Array;
+    const bytes = data.values as Uint8Array;
+    let lo = -1;
+    let hi = -1;
+    for (let i = 0; i < n; i++) {
+      if (valid && !valid(i)) {
+        leaf.nulls++;
+        continue;
+      }
+      if (lo < 0) {
+        lo = hi = i;
+        continue;
+      }
+      if (compareUtf8(bytes, offsets[i]!, offsets[i + 1]!, offsets[lo]!, offsets[lo + 1]!) < 0) lo = i;
+      else if (compareUtf8(bytes, offsets[i]!, offsets[i + 1]!, offsets[hi]!, offsets[hi + 1]!) > 0) hi = i;
+    }
+    if (lo >= 0) mergeBounds(leaf, scalarAt(data, lo), scalarAt(data, hi));
+    return true;
+  }
+  const values = data.values as ArrayLike<number | bigint>;
+  if (kind === 'float') {
+    // Half floats are stored as raw 16-bit words: leave them to scalarAt.
+    if (!(values instanceof Float64Array || values instanceof Float32Array)) return false;
+    const v = values;
+    let lo = Infinity;
+    let hi = -Infinity;
+    let seen = false;
+    for (let i = 0; i < n; i++) {
+      if (valid && !valid(i)) {
+        leaf.nulls++;
+        continue;
+      }
+      const x = v[i]!;
+      if (x !== x) {
+        leaf.hasNaN = true;
+        continue;
+      }
+      seen = true;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    // -0 and 0 compare equal: take the first seen as scalarAt order would (either is a true bound).
+    if (seen) mergeBounds(leaf, Number(lo), Number(hi));
+    return true;
+  }
+  if (kind === 'decimal') return false;
+  // int, bigint, date (days or ms), timestamp: find the positions of the extremes, then convert.
+  let lo = -1;
+  let hi = -1;
+  if (values instanceof BigInt64Array) {
+    // Compare as (high word signed, low word unsigned) pairs: no bigint per row.
+    const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+    for (let i = 0; i < n; i++) {
+      if (valid && !valid(i)) {
+        leaf.nulls++;
+        continue;
+      }
+      if (lo < 0) {
+        lo = hi = i;
+        continue;
+      }
+      const h = words[2 * i + 1]!;
+      const l = words[2 * i]! >>> 0;
+      const lh = words[2 * lo + 1]!;
+      if (h < lh || (h === lh && l < words[2 * lo]! >>> 0)) lo = i;
+      const hh = words[2 * hi + 1]!;
+      if (h > hh || (h === hh && l > words[2 * hi]! >>> 0)) hi = i;
+    }
+  } else if (values instanceof Int32Array || values instanceof Int16Array || values instanceof Int8Array) {
+    for (let i = 0; i < n; i++) {
+      if (valid && !valid(i)) {
+        leaf.nulls++;
+        continue;
+      }
+      if (lo < 0) {
+        lo = hi = i;
+        continue;
+      }
+      const x = values[i]!;
+      if (x < values[lo]!) lo = i;
+      if (x > values[hi]!) hi = i;
+    }
+  } else return false;
+  if (lo >= 0) mergeBounds(leaf, scalarAt(data, lo), scalarAt(data, hi));
+  return true;
+}
+
+/** Fold one batch's bounds into the leaf's. */
+function mergeBounds(leaf: Leaf, lo: Scalar, hi: Scalar): void {
+  if (lo === null || hi === null) return;
+  if (leaf.min === null || less(leaf.kind, lo, leaf.min)) leaf.min = lo;
+  if (leaf.max === null || less(leaf.kind, leaf.max, hi)) leaf.max = hi;
+}
+
+/** Compare bytes[a0, a1) with bytes[b0, b1) (unsigned, then by length). */
+function compareUtf8(bytes: Uint8Array, a0: number, a1: number, b0: number, b1: number): number {
+  const n = Math.min(a1 - a0, b1 - b0);
+  for (let k = 0; k < n; k++) {
+    const d = bytes[a0 + k]! - bytes[b0 + k]!;
+    if (d !== 0) return d;
+  }
+  return a1 - a0 - (b1 - b0);
 }
 
 /** A value already rendered as JSON text (exact decimals and 64-bit integers). */

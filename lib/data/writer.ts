@@ -15,7 +15,7 @@
  *   before its commit stay unreferenced, for VACUUM to remove.
  */
 import { randomUUID } from 'node:crypto';
-import { type Data, Field, makeData, RecordBatch, Schema, Struct } from 'apache-arrow';
+import { type Data, type DataType, Field, makeData, RecordBatch, Schema, Struct, Type } from 'apache-arrow';
 import type { AddAction } from '../delta/actions.js';
 import { deltaSchemaToArrow } from '../delta/arrow-schema.js';
 import {
@@ -31,7 +31,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { takeBatch } from './arrow-build.js';
 import { scalarAt } from './arrow-values.js';
 import { FIELD_ID_KEY, retypeData } from './conform.js';
-import { CODEC_SUFFIX, type ParquetCompression, writeParquetFile } from './parquet-io.js';
+import { encodeParquet, parquetThreads } from './parquet-workers.js';
+import { CODEC_SUFFIX, type ParquetCompression } from './parquet-io.js';
 import { dataFileName, encodeAddPath, partitionFolder, serializePartitionValue } from './partition.js';
 import { DEFAULT_NUM_INDEXED_COLS, StatsCollector } from './stats.js';
 
@@ -60,6 +61,12 @@ export interface DataWriterOptions {
   dataChange?: boolean;
   /** Folder under the table root for the files (besides partition folders); default none. */
   prefix?: string;
+  /**
+   * Files being encoded and uploaded at once (on the Parquet workers, `parquet-workers.ts`) while
+   * more rows are taken in; default the pool's size (1 when encoding runs in this thread). Each
+   * holds its rows until it is written: count them in memory budgets.
+   */
+  encodeConcurrency?: number;
 }
 
 /** Bytes an Arrow data tree occupies (buffers only). */
@@ -101,6 +108,61 @@ function addFieldIds(
   return type;
 }
 
+/**
+ * For one column, `eq(r)`: is row r's value the same as row r-1's (both null, or equal bytes)?
+ * Conservative: false when unsure, which only costs a lookup.
+ */
+function sameAsPreviousRow(data: Data): (r: number) => boolean {
+  const nulls = data.nullCount > 0;
+  const validEq = (r: number): number => {
+    if (!nulls) return 1;
+    const a = data.getValid(r);
+    const b = data.getValid(r - 1);
+    return a !== b ? 0 : a ? 1 : 2; // 2: both null
+  };
+  const type = data.type as DataType;
+  if (type.typeId === Type.Utf8 || type.typeId === Type.Binary) {
+    const offsets = data.valueOffsets as Int32Array;
+    const bytes = data.values as Uint8Array;
+    return (r) => {
+      const v = validEq(r);
+      if (v !== 1) return v === 2;
+      const a0 = offsets[r]!;
+      const a1 = offsets[r + 1]!;
+      const b0 = offsets[r - 1]!;
+      if (a1 - a0 !== a0 - b0) return false;
+      for (let k = 0; k < a1 - a0; k++) if (bytes[a0 + k] !== bytes[b0 + k]) return false;
+      return true;
+    };
+  }
+  const values = data.values as unknown;
+  if (
+    type.typeId !== Type.Dictionary &&
+    type.typeId !== Type.Bool &&
+    ArrayBuffer.isView(values) &&
+    !(values instanceof DataView) &&
+    (values as unknown as { length: number }).length === data.length
+  ) {
+    const v = values as unknown as ArrayLike<number | bigint>;
+    return (r) => {
+      const e = validEq(r);
+      return e === 2 || (e === 1 && Object.is(v[r], v[r - 1]));
+    };
+  }
+  return () => false;
+}
+
+/** The rows of runs [start, end) (flattened pairs): a zero-copy slice for one run, else a gather. */
+function sliceOrTake(batch: RecordBatch, runs: readonly number[]): RecordBatch {
+  if (runs.length === 2) return batch.slice(runs[0]!, runs[1]!);
+  let total = 0;
+  for (let k = 0; k < runs.length; k += 2) total += runs[k + 1]! - runs[k]!;
+  const rows = new Int32Array(total);
+  let at = 0;
+  for (let k = 0; k < runs.length; k += 2) for (let r = runs[k]!; r < runs[k + 1]!; r++) rows[at++] = r;
+  return takeBatch(batch, rows);
+}
+
 /** Writes batches into data files; `finish()` returns the `add` actions to commit. */
 export class DataFileWriter {
   private readonly partitionColumns: string[];
@@ -111,7 +173,11 @@ export class DataFileWriter {
   private readonly partitionTypes: DeltaType[];
   private readonly physicalPartitionNames: string[];
   private readonly buffers = new Map<string, PartitionBuffer>();
-  private readonly adds: AddAction[] = [];
+  /** Adds of files written, with their file index (files complete out of order). */
+  private readonly written: { index: number; add: AddAction }[] = [];
+  /** Files being encoded or uploaded; a failure is kept in `failure` and thrown at the next call. */
+  private readonly inflight = new Set<Promise<void>>();
+  private failure: unknown;
   private readonly uuid = randomUUID();
   private fileIndex = 0;
   private bufferedBytes = 0;
@@ -147,9 +213,21 @@ export class DataFileWriter {
     if (this.partitionColumns.length === 0) {
       await this.append('', {}, this.toFileBatch(batch));
     } else {
-      const groups = new Map<string, { values: Record<string, string | null>; rows: number[] }>();
+      // Per partition: its rows as runs [start, end) of consecutive rows.
+      const groups = new Map<string, { values: Record<string, string | null>; runs: number[] }>();
       const cols = this.partitionIdx.map((i) => batch.data.children[i]!);
-      for (let r = 0; r < batch.numRows; r++) {
+      const same = cols.map(sameAsPreviousRow);
+      const n = batch.numRows;
+      for (let r = 0; r < n;) {
+        // Input is usually clustered by partition: rows equal to the one before extend its run
+        // without their values being read and serialized.
+        let end = r + 1;
+        if (same.length === 1) {
+          const eq = same[0]!;
+          while (end < n && eq(end)) end++;
+        } else {
+          while (end < n && same.every((eq) => eq(end))) end++;
+        }
         const values: Record<string, string | null> = {};
         cols.forEach((d, k) => {
           values[this.physicalPartitionNames[k]!] = serializePartitionValue(
@@ -157,14 +235,15 @@ export class DataFileWriter {
             scalarAt(d, r),
           );
         });
-        const key = JSON.stringify(this.physicalPartitionNames.map((n) => values[n]));
+        const key = JSON.stringify(this.physicalPartitionNames.map((c) => values[c]));
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = { values, rows: [] }));
-        g.rows.push(r);
+        if (!g) groups.set(key, (g = { values, runs: [] }));
+        g.runs.push(r, end);
+        r = end;
       }
-      for (const [key, g] of groups) {
-        const part = groups.size === 1 ? batch : takeBatch(batch, g.rows);
-        await this.append(key, g.values, this.toFileBatch(part));
+      for (const [key, grp] of groups) {
+        const part = groups.size === 1 ? batch : sliceOrTake(batch, grp.runs);
+        await this.append(key, grp.values, this.toFileBatch(part));
       }
     }
     await this.pending;
@@ -228,46 +307,86 @@ export class DataFileWriter {
     if (group.length > 0) await this.writeFile(buf.values, group, groupBytes);
   }
 
+  /**
+   * Start writing one file: statistics here, encoding on a worker, then the upload; returns once
+   * fewer than `encodeConcurrency` files are in flight (so rows keep coming while files encode).
+   */
   private async writeFile(
     values: Record<string, string | null>,
     batches: RecordBatch[],
     arrowSize: number,
   ): Promise<void> {
+    this.throwIfFailed();
     const compression = this.options.compression ?? 'snappy';
     const stats = new StatsCollector(
       this.fileSchema.fields,
       this.options.numIndexedCols ?? DEFAULT_NUM_INDEXED_COLS,
     );
     for (const b of batches) stats.update(b);
-    const bytes = writeParquetFile(batches, {
+    const index = this.fileIndex++;
+    const name = dataFileName(index, this.uuid, CODEC_SUFFIX[compression]);
+    const folder = this.partitionColumns.length ? partitionFolder(this.physicalPartitionNames, values) : '';
+    const relative = [this.options.prefix, folder, name].filter(Boolean).join('/');
+    const job = encodeParquet(batches, {
       compression,
       rowGroupRows: this.options.rowGroupRows,
       rowGroupBytes: this.options.rowGroupBytes,
+    }).then(async (bytes) => {
+      if (arrowSize > 0) this.ratio = Math.max(0.01, bytes.length / arrowSize);
+      await this.store.put(relative, bytes);
+      this.rowsWritten += stats.rows;
+      this.written.push({
+        index,
+        add: {
+          path: encodeAddPath(relative),
+          partitionValues: values,
+          size: bytes.length,
+          modificationTime: Date.now(),
+          dataChange: this.options.dataChange ?? true,
+          stats: stats.toJson(),
+        },
+      });
     });
-    if (arrowSize > 0) this.ratio = Math.max(0.01, bytes.length / arrowSize);
-    const codec = CODEC_SUFFIX[compression];
-    const name = dataFileName(this.fileIndex++, this.uuid, codec);
-    const folder = this.partitionColumns.length ? partitionFolder(this.physicalPartitionNames, values) : '';
-    const relative = [this.options.prefix, folder, name].filter(Boolean).join('/');
-    await this.store.put(relative, bytes);
-    this.rowsWritten += stats.rows;
-    this.adds.push({
-      path: encodeAddPath(relative),
-      partitionValues: values,
-      size: bytes.length,
-      modificationTime: Date.now(),
-      dataChange: this.options.dataChange ?? true,
-      stats: stats.toJson(),
-    });
+    const tracked: Promise<void> = job.then(
+      () => {
+        this.inflight.delete(tracked);
+      },
+      (err: unknown) => {
+        this.inflight.delete(tracked);
+        this.failure ??= err;
+      },
+    );
+    this.inflight.add(tracked);
+    const limit = Math.max(1, this.options.encodeConcurrency ?? parquetThreads());
+    while (this.inflight.size >= limit) await Promise.race(this.inflight);
+    this.throwIfFailed();
   }
 
-  /** Flush every buffer; the adds of all files written, in write order. */
+  /**
+   * Wait until no file is being encoded or uploaded, ignoring their failures: call it before
+   * giving up on a write, so no file appears after the operation returned.
+   */
+  async settle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.race(this.inflight);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Flush every buffer and wait for every file; the adds of all files written, in write order. */
   async finish(): Promise<AddAction[]> {
     for (const key of [...this.buffers.keys()]) await this.flush(key);
+    while (this.inflight.size > 0) await Promise.race(this.inflight);
+    this.throwIfFailed();
     return this.adds;
   }
 
-  /** Files written so far (before `finish`, some rows may still be buffered). */
+  private get adds(): AddAction[] {
+    return [...this.written].sort((a, b) => a.index - b.index).map((w) => w.add);
+  }
+
+  /** Files written so far (before `finish`, some rows may still be buffered or being encoded). */
   get filesWritten(): readonly AddAction[] {
     return this.adds;
   }

@@ -5,7 +5,9 @@ import { Snapshot, rootPathOf } from '../delta/snapshot.js';
 import { takeBatch } from '../data/arrow-build.js';
 import { selectColumns } from '../data/conform.js';
 import { type Expr, parseFilter, referencedColumns } from '../data/expr.js';
-import { mightMatch, selectRows } from '../data/expr-eval.js';
+import { mightMatch, selectRows, type TableColumns } from '../data/expr-eval.js';
+import { WHOLE_FILE_DECODE_MAX_BYTES } from '../data/parquet-io.js';
+import { sharedParquetPool } from '../data/parquet-workers.js';
 import { readDataFile, selectFields, type TableLayout } from '../data/reader.js';
 import { LakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -22,7 +24,9 @@ import type { ObjectStore } from '../storage/object-store.js';
  * - Columns come in `columns` order (default: the schema's), typed as `deltaSchemaToArrow` says;
  *   deletion vectors are applied, column mapping resolved, partition values filled in.
  * - Streaming: one file is read at a time, batch by batch; memory is bounded by a batch, never
- *   the table. `limit` stops reading once that many rows were produced.
+ *   the table. With a Parquet worker pool (`parquet-workers.ts`) and files small enough to be read
+ *   whole, up to one file per worker is decoded ahead: memory is then bounded by that many
+ *   decoded files. `limit` stops reading once that many rows were produced.
  */
 export interface ScanOptions {
   version?: number;
@@ -67,6 +71,7 @@ export class TableScan implements AsyncIterable<RecordBatch> {
     private readonly limit: number | undefined,
     private readonly batchSize: number | undefined,
     filesTotal: number,
+    private readonly table: TableColumns,
   ) {
     this.metrics = {
       version: snapshot.version,
@@ -77,17 +82,49 @@ export class TableScan implements AsyncIterable<RecordBatch> {
     };
   }
 
+  /**
+   * Each file's batches, in order. With a Parquet worker pool and several files that are read
+   * whole, files are decoded ahead on the workers (up to one per worker beyond the one being
+   * consumed, so memory holds at most that many decoded files) while the caller consumes.
+   */
+  private async *fileBatches(): AsyncGenerator<AsyncIterable<RecordBatch> | RecordBatch[]> {
+    const pool =
+      this.files.length > 1 && this.files.every((f) => f.size > 0 && f.size <= WHOLE_FILE_DECODE_MAX_BYTES)
+        ? sharedParquetPool()
+        : undefined;
+    const read = (add: AddAction): AsyncIterable<RecordBatch> =>
+      readDataFile(this.store, this.layout, add, {
+        columns: this.readColumns,
+        batchSize: this.batchSize,
+        ...(this.filter ? { prune: { filter: this.filter, table: this.table } } : {}),
+        ...(pool ? { decodePool: pool } : {}),
+      });
+    if (!pool) {
+      for (const add of this.files) yield read(add);
+      return;
+    }
+    const ahead: Promise<RecordBatch[]>[] = [];
+    let next = 0;
+    const fill = (): void => {
+      while (next < this.files.length && ahead.length <= pool.size)
+        ahead.push(collect(read(this.files[next++]!)));
+    };
+    fill();
+    while (ahead.length > 0) {
+      const batches = await ahead.shift()!;
+      fill();
+      yield batches;
+    }
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<RecordBatch> {
     if (this.started)
       throw new LakehouseError('INVALID_ARGUMENT', 'scan: a TableScan can be iterated only once');
     this.started = true;
     const project = this.readColumns.length !== this.outputColumns.length;
-    for (const add of this.files) {
+    for await (const batches of this.fileBatches()) {
       this.metrics.filesScanned++;
-      for await (let batch of readDataFile(this.store, this.layout, add, {
-        columns: this.readColumns,
-        batchSize: this.batchSize,
-      })) {
+      for await (let batch of batches) {
         if (this.filter) {
           const rows = selectRows(this.filter, batch);
           if (rows.length === 0) continue;
@@ -107,6 +144,20 @@ export class TableScan implements AsyncIterable<RecordBatch> {
       }
     }
   }
+}
+
+/**
+ * Collect a file's batches; a failure is kept for whoever awaits the result (never unhandled,
+ * even when the scan stops before that file).
+ */
+function collect(it: AsyncIterable<RecordBatch>): Promise<RecordBatch[]> {
+  const done = (async () => {
+    const out: RecordBatch[] = [];
+    for await (const b of it) out.push(b);
+    return out;
+  })();
+  done.catch(() => {});
+  return done;
 }
 
 /** Plan a scan: load the snapshot, prune files. Iterate the result for the record batches. */
@@ -145,7 +196,7 @@ export async function scanTable(store: ObjectStore, options: ScanOptions = {}): 
       if (!readColumns.includes(f.name)) readColumns.push(f.name);
     }
   }
-  const table = {
+  const table: TableColumns = {
     schema: snapshot.schema,
     partitionColumns: snapshot.partitionColumns,
     mode: snapshot.columnMappingMode,
@@ -167,5 +218,6 @@ export async function scanTable(store: ObjectStore, options: ScanOptions = {}): 
     options.limit,
     options.batchSize,
     all.length,
+    table,
   );
 }

@@ -364,9 +364,15 @@ export async function writeTable(
     checkRows(conformed, checks);
     await writer.write(conformed);
   };
-  if (!first.done) await writeOne(first.value);
-  for await (const batch of batches) await writeOne(batch);
-  const adds: AddAction[] = await writer.finish();
+  let adds: AddAction[];
+  try {
+    if (!first.done) await writeOne(first.value);
+    for await (const batch of batches) await writeOne(batch);
+    adds = await writer.finish();
+  } catch (err) {
+    await writer.settle(); // files already being written land before the failure is reported
+    throw err;
+  }
 
   // ---- what an overwrite replaces
   const removes: RemoveAction[] = [];
