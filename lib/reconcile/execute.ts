@@ -21,12 +21,16 @@ import { createTable, featuresFor } from '../ops/create.js';
 import { vacuum } from '../ops/vacuum.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { compactTable } from './compaction.js';
+import { planHandOff, type CompactionExecutor } from './handoff.js';
 import type { PlannedAction } from './plan.js';
 
 /** What one action did. */
 export interface ActionOutcome {
-  /** `skipped`: nothing needed doing once it ran (e.g. a checkpoint a commit had just written). */
-  readonly status: 'done' | 'skipped';
+  /**
+   * `skipped`: nothing needed doing once it ran (e.g. a checkpoint a commit had just written);
+   * `handed-off`: a compaction given to the `compactionExecutor`, which reports its result.
+   */
+  readonly status: 'done' | 'skipped' | 'handed-off';
   /** One line for people: `merged 120 files (3.1 MiB) into 8`. */
   readonly summary: string;
   /** The table version after the action (when it committed). */
@@ -43,7 +47,7 @@ export interface ActionOutcome {
 export async function executeAction(
   store: ObjectStore,
   action: PlannedAction,
-  options: { tableName: string; memoryLimit?: number },
+  options: { tableName: string; memoryLimit?: number; compactionExecutor?: CompactionExecutor },
 ): Promise<ActionOutcome> {
   switch (action.kind) {
     case 'create': {
@@ -97,6 +101,27 @@ export async function executeAction(
       };
     }
     case 'compaction': {
+      // Above the executor's threshold the compaction runs elsewhere (the operator's Jobs); while
+      // such a run is in progress, nothing compacts the table here.
+      const running = options.compactionExecutor?.inProgress?.() ?? null;
+      if (running) return { status: 'handed-off', summary: running.summary, metrics: { ...running.metrics } };
+      const handOff = options.compactionExecutor
+        ? await planHandOff(store, action, options.compactionExecutor, options.tableName)
+        : null;
+      if (handOff) {
+        const r = await options.compactionExecutor!.run(handOff);
+        return {
+          status: 'handed-off',
+          summary: r.summary,
+          version: handOff.version,
+          metrics: {
+            ranges: handOff.ranges.length,
+            filesToRewrite: handOff.files,
+            bytesToRewrite: handOff.bytes,
+            ...r.metrics,
+          },
+        };
+      }
       const r = await compactTable(
         store,
         options.memoryLimit !== undefined ? { ...action, memoryLimit: options.memoryLimit } : action,

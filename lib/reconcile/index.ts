@@ -27,6 +27,14 @@ export {
 export { executeAction, upgradedProtocol, type ActionOutcome } from './execute.js';
 export { compactTable, type CompactionRequest, type CompactionResult } from './compaction.js';
 export {
+  planHandOff,
+  partitionPredicate,
+  type CompactionExecutor,
+  type CompactionHandOff,
+  type CompactionRange,
+  type HandOffOutcome,
+} from './handoff.js';
+export {
   reconcileTable,
   reconcileAll,
   hasProblems,

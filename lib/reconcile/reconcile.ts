@@ -21,6 +21,7 @@ import {
   type MaintenancePlanSummary,
 } from './approval.js';
 import { executeAction } from './execute.js';
+import type { CompactionExecutor } from './handoff.js';
 import { healthOf, measureOrphans, orphanListingDue, type OrphanPolicy, type TableHealth } from './health.js';
 import { observeTable, type TableState } from './observe.js';
 import { plan, type MaintenanceKind, type PlannedAction, type Refusal, type TablePlan } from './plan.js';
@@ -40,9 +41,10 @@ export interface ActionReport {
   /**
    * `done`; `skipped` (it ran and found nothing to do); `planned` (dry run); `failed`; `not-run`
    * (an earlier action of the table failed); `awaiting-approval` (compaction or vacuum under
-   * `maintenance.approval: Manual` whose plan was not approved).
+   * `maintenance.approval: Manual` whose plan was not approved); `handed-off` (a compaction given
+   * to `compactionExecutor`, which reports its result).
    */
-  readonly status: 'done' | 'skipped' | 'planned' | 'failed' | 'not-run' | 'awaiting-approval';
+  readonly status: 'done' | 'skipped' | 'planned' | 'failed' | 'not-run' | 'awaiting-approval' | 'handed-off';
   readonly summary?: string;
   readonly version?: number;
   readonly metrics?: Readonly<Record<string, number | string | null>>;
@@ -128,6 +130,8 @@ export interface ReconcileTableOptions {
   readonly onPlan?: (plan: MaintenancePlanSummary, approval: ApprovalState) => Promise<void> | void;
   /** When to LIST the table for orphan files (health). Default: never (health without orphans). */
   readonly orphans?: OrphanPolicy;
+  /** Compactions larger than its threshold are handed to it (the operator's Kubernetes Jobs). Default none: all run in-process. */
+  readonly compactionExecutor?: CompactionExecutor;
 }
 
 /**
@@ -219,6 +223,7 @@ export async function reconcileTable(table: LakeTable, options: ReconcileTableOp
         const r = await executeAction(store, action, {
           tableName: name,
           ...(options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {}),
+          ...(options.compactionExecutor ? { compactionExecutor: options.compactionExecutor } : {}),
         });
         reports.push({
           kind: action.kind,

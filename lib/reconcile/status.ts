@@ -64,7 +64,14 @@ function runOf(a: ActionReport): MaintenanceRun {
   const run: Record<string, unknown> = {
     ...(a.startTime ? { startTime: a.startTime } : {}),
     ...(a.completionTime ? { completionTime: a.completionTime } : {}),
-    result: a.status === 'done' ? 'Succeeded' : a.status === 'failed' ? 'Failed' : 'Skipped',
+    result:
+      a.status === 'done'
+        ? 'Succeeded'
+        : a.status === 'failed'
+          ? 'Failed'
+          : a.status === 'handed-off'
+            ? 'Running'
+            : 'Skipped',
     message: a.error ? `[${a.error.code}] ${a.error.message}` : (a.summary ?? a.reason),
     ...(a.version !== undefined ? { version: a.version } : {}),
     ...(num('filesAdded') !== undefined ? { filesAdded: num('filesAdded') } : {}),

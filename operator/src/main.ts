@@ -16,6 +16,10 @@
  *       from the Downward API, else the cgroup's); compaction gets 80% of it (memory.ts)
  *   --health-list-interval-seconds N / config healthListIntervalSeconds (3600): how often each
  *       table is listed for orphan files
+ *   --job-image IMAGE / LAKEHOUSE_JOB_IMAGE / config.jobs.image: compactions rewriting more than
+ *       --job-threshold SIZE (config.jobs.threshold, default 1GiB) run as Kubernetes Jobs of this
+ *       image (the operator's own); config.jobs also takes the fields of JobSettings (jobs.ts).
+ *       Without an image every compaction runs in the operator process.
  * Credentials never come from here: workload identity, or a Secret named by spec.storageSecretRef.
  * SIGTERM / SIGINT: release the Lease, finish in-flight reconciles, exit 0.
  */
@@ -23,8 +27,10 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
+import { parseSize } from '../../lib/cli/args.js';
 import type { StorageRoots } from '../../lib/spec/index.js';
 import { KubeConfig } from './kube.js';
+import type { JobSettings } from './jobs.js';
 import { startOperator } from './operator.js';
 
 interface FileConfig {
@@ -36,6 +42,7 @@ interface FileConfig {
   dueRequeueSeconds?: number;
   memoryLimit?: string | number;
   healthListIntervalSeconds?: number;
+  jobs?: Partial<JobSettings> & { threshold?: string };
 }
 
 const SECRET_KEY = /secret|password|token|key$|sas|credential/i;
@@ -63,7 +70,13 @@ async function main(argv: string[]): Promise<void> {
     .option(
       '--health-list-interval-seconds <n>',
       'list each table for orphan files at most this often (3600)',
-    );
+    )
+    .option(
+      '--job-image <image>',
+      'run large compactions as Jobs of this image',
+      process.env.LAKEHOUSE_JOB_IMAGE,
+    )
+    .option('--job-threshold <size>', 'compactions rewriting more than this run as Jobs (default 1GiB)');
   program.parse(argv, { from: 'user' });
   const o = program.opts<Record<string, string | boolean | undefined>>();
   const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { component: 'lakehouse-operator' } });
@@ -80,6 +93,15 @@ async function main(argv: string[]): Promise<void> {
     throw new Error(
       `operator config: storageOptions ${secretLike.join(', ')} look like credentials; use workload identity or a Secret named in spec.storageSecretRef`,
     );
+  const jobImage = (o.jobImage as string | undefined) ?? file.jobs?.image;
+  const jobThreshold = (o.jobThreshold as string | undefined) ?? file.jobs?.threshold;
+  const jobs: JobSettings | undefined = jobImage
+    ? {
+        ...file.jobs,
+        image: jobImage,
+        ...(jobThreshold !== undefined ? { thresholdBytes: parseSize(jobThreshold, '--job-threshold') } : {}),
+      }
+    : undefined;
   const kc = new KubeConfig();
   if (o.kubeconfig) kc.loadFromFile(String(o.kubeconfig));
   else kc.loadFromDefault();
@@ -113,6 +135,7 @@ async function main(argv: string[]): Promise<void> {
       ? { memoryLimit: (o.memoryLimit as string | undefined) ?? file.memoryLimit }
       : {}),
     healthListIntervalMs: (num(o.healthListIntervalSeconds, file.healthListIntervalSeconds) ?? 3600) * 1000,
+    ...(jobs ? { jobs } : {}),
     identity: o.identity as string | undefined,
     log: log.child({ identity: o.identity ?? undefined }),
     onLostLeadership: () => {

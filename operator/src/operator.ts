@@ -10,6 +10,7 @@ import pino, { type Logger } from 'pino';
 import type { StorageRoots } from '../../lib/spec/index.js';
 import type { StorageOptions } from '../../lib/storage/index.js';
 import { LakeTableController } from './controller.js';
+import type { JobSettings } from './jobs.js';
 import { KubeConfig, type KubeConfigSource } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { resolveMemoryBudget } from './memory.js';
@@ -41,6 +42,8 @@ export interface OperatorOptions {
     readonly renewDeadlineMs?: number;
     readonly retryPeriodMs?: number;
   };
+  /** Compactions above `jobs.thresholdBytes` run as Kubernetes Jobs; undefined: all in-process. */
+  readonly jobs?: JobSettings;
   /**
    * The container's memory limit (`1Gi`, bytes); compaction gets `MAINTENANCE_MEMORY_SHARE` of
    * it. Default: `$LAKEHOUSE_MEMORY_LIMIT` (the Downward API), else the cgroup's limit (memory.ts).

@@ -36,7 +36,21 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     usedBy: 'controller.ts (OwnerReferencesPermissionEnforcement)',
   },
   { group: '', resource: 'events', verbs: ['create'], scope: 'cluster', usedBy: 'events.ts' },
+  {
+    group: 'batch',
+    resource: 'jobs',
+    verbs: ['list', 'watch'],
+    scope: 'cluster',
+    usedBy: 'jobs.ts (the cache of compaction Jobs, by label, in every LakeTable namespace)',
+  },
   { group: '', resource: 'secrets', verbs: ['get'], scope: 'tenant-namespace', usedBy: 'credentials.ts' },
+  {
+    group: 'batch',
+    resource: 'jobs',
+    verbs: ['create'],
+    scope: 'tenant-namespace',
+    usedBy: 'jobs.ts (compaction Jobs, only in namespaces that opt in)',
+  },
   {
     group: 'coordination.k8s.io',
     resource: 'leases',
