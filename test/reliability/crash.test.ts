@@ -21,6 +21,7 @@ describe.each(backendsFromEnv('RELIABILITY_BACKENDS', ['local', 'minio']))(
       expect(r.foundAppends).toBeGreaterThanOrEqual(r.acknowledgedAppends);
       expect(r.versionsLoaded).toBe(r.latest + 1);
       expect(r.debrisAfter).toBe(0);
+      expect(r.hiddenTempFilesLeft).toEqual([]);
     });
   },
 );

@@ -41,9 +41,10 @@ export interface CrashResult {
   /** What the final vacuum left behind (paths). */
   debrisLeft: string[];
   /**
-   * Local disk: temporary files of puts killed mid-way (`.<name>.<uuid>.lakehouse-tmp`). The store
-   * hides them from listings, so VACUUM never sees them: a disk leak, not a correctness problem.
+   * Local disk: temporary files of puts killed mid-way (`.<name>.<uuid>.lakehouse-tmp`), hidden
+   * from listings; before the final vacuum, and what it left (it removes those older than its cutoff).
    */
+  tempFilesBefore: number;
   hiddenTempFilesLeft: string[];
   /** Files the final vacuum deleted. */
   vacuumDeleted: number;
@@ -68,18 +69,33 @@ export async function runCrashInjection(o: CrashOptions): Promise<CrashResult> {
     let finishedBeforeKill = 0;
     let writer = 0;
     const ops: CrashOp[] = ['append', 'optimize', 'checkpoint', 'vacuum'];
+    // How long each operation takes when not killed (from its `begin`), to aim kills inside it.
+    const duration: Record<CrashOp, number> = { append: 2000, optimize: 500, checkpoint: 300, vacuum: 500 };
+    let checkedUpTo = 0;
     for (let round = 0; round < o.runsPerOp; round++) {
       for (const op of ops) {
         if (op === 'append') writer++;
         const w = runWorker(op, uri, backend.storageOptions, { writer, commits: 1000 });
-        // Node and the library take ~0.3-0.6 s to start; spread kills over start-up and work.
-        const delay = 150 + Math.floor(random() * (op === 'append' ? 2500 : 1500));
-        const timer = setTimeout(() => w.child.kill('SIGKILL'), delay);
+        // Kill at a seeded point of the work itself; a run that ends first teaches how long the
+        // operation takes, so later kills land inside it. Appends loop until killed: the clock
+        // starts at their first acknowledged commit (slow to come on a loaded machine and a
+        // cloud store), so every killed writer leaves acknowledged commits to check.
+        const fraction = random();
+        let delay = -1;
+        let timer: NodeJS.Timeout | undefined;
+        const began = await Promise.race([op === 'append' ? w.firstAck : w.began, w.exit.then(() => -1)]);
+        if (began >= 0) {
+          delay = Math.floor(fraction * duration[op] * 1.1);
+          timer = setTimeout(() => w.child.kill('SIGKILL'), delay);
+        }
         const exit = await w.exit;
         clearTimeout(timer);
         if (exit.signal === 'SIGKILL') kills[op]++;
-        else if (exit.code === 0) finishedBeforeKill++;
-        else throw new Error(`${op} (round ${round}) failed by itself: ${exit.stderr}`);
+        else if (exit.code === 0) {
+          finishedBeforeKill++;
+          if (began >= 0)
+            duration[op] = Math.max(50, Math.round(0.7 * duration[op] + 0.3 * (Date.now() - began)));
+        } else throw new Error(`${op} (round ${round}) failed by itself: ${exit.stderr}`);
         if (op === 'append') for (const a of w.acks) acked.add(`${a.writer}/${a.seq}`);
         // After every kill: the table loads and holds every acknowledged append.
         const snap = await Snapshot.load(store).catch((err: unknown) => {
@@ -88,7 +104,8 @@ export async function runCrashInjection(o: CrashOptions): Promise<CrashResult> {
           );
         });
         if (op === 'append' || round % 5 === 0) {
-          const check = await checkTable(store);
+          const check = await checkTable(store, { fromVersion: checkedUpTo });
+          checkedUpTo = check.version + 1;
           for (const key of acked) {
             if (check.batches.get(key) !== ROWS_PER_APPEND)
               throw new Error(
@@ -103,7 +120,9 @@ export async function runCrashInjection(o: CrashOptions): Promise<CrashResult> {
     for (const key of acked) rowsLost += Math.max(0, ROWS_PER_APPEND - (check.batches.get(key) ?? 0));
     const doubled = [...check.batches.values()].filter((n) => n !== ROWS_PER_APPEND).length;
 
-    const debrisBefore = (await countDebris(store, uri, backend.name)).length;
+    const before = await countDebris(store, uri, backend.name);
+    const debrisBefore = before.length;
+    const tempFilesBefore = before.filter((p) => p.endsWith('.lakehouse-tmp')).length;
     const m = await vacuum(store, { retentionHours: 0, force: true });
     const left = await countDebris(store, uri, backend.name);
     const hiddenTempFilesLeft = left.filter((p) => p.endsWith('.lakehouse-tmp'));
@@ -122,6 +141,7 @@ export async function runCrashInjection(o: CrashOptions): Promise<CrashResult> {
       debrisBefore,
       debrisAfter,
       debrisLeft,
+      tempFilesBefore,
       hiddenTempFilesLeft,
       vacuumDeleted: m.filesDeleted,
     };

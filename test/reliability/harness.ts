@@ -73,6 +73,8 @@ export interface WorkerRun {
   acks: Ack[];
   /** Resolves (to Date.now()) when the worker has started and is about to do its work. */
   began: Promise<number>;
+  /** Resolves (to Date.now()) at its first `ack` line. */
+  firstAck: Promise<number>;
   /** Resolves when it exits: the exit code, the signal, its `done` counters (absent when killed). */
   exit: Promise<{
     code: number | null;
@@ -105,6 +107,8 @@ export function runWorker(
   let done: Record<string, unknown> | undefined;
   let markBegan: (t: number) => void = () => undefined;
   const began = new Promise<number>((resolve) => (markBegan = resolve));
+  let markAcked: (t: number) => void = () => undefined;
+  const firstAck = new Promise<number>((resolve) => (markAcked = resolve));
   child.stdout!.on('data', (c: Buffer) => {
     buffer += c.toString();
     let nl: number;
@@ -112,8 +116,10 @@ export function runWorker(
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
       if (line === 'begin') markBegan(Date.now());
-      else if (line.startsWith('ack ')) acks.push(JSON.parse(line.slice(4)) as Ack);
-      else if (line.startsWith('done ')) done = JSON.parse(line.slice(5)) as Record<string, unknown>;
+      else if (line.startsWith('ack ')) {
+        acks.push(JSON.parse(line.slice(4)) as Ack);
+        markAcked(Date.now());
+      } else if (line.startsWith('done ')) done = JSON.parse(line.slice(5)) as Record<string, unknown>;
     }
   });
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -123,7 +129,7 @@ export function runWorker(
     done?: Record<string, unknown>;
     stderr: string;
   }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, done, stderr })));
-  return { child, acks, began, exit };
+  return { child, acks, began, firstAck, exit };
 }
 
 export async function openTable(uri: string, storageOptions: Record<string, string>): Promise<ObjectStore> {
