@@ -22,6 +22,7 @@ import { storageOptionsFor } from './credentials.js';
 import { cleanUpTable } from './deletion.js';
 import { EventRecorder } from './events.js';
 import { LakeTableInformer, errorText, type InformerEvent } from './informer.js';
+import { CompactionJobs, type JobSettings } from './jobs.js';
 import type { OperatorMetrics } from './metrics.js';
 import { CONDITION, FINALIZER, GROUP, PLURAL, VERSION, splitKey } from './names.js';
 import { WorkQueue, type HandlerResult } from './queue.js';
@@ -47,6 +48,8 @@ export interface ControllerOptions {
   readonly maxDelayMs?: number;
   /** Name of this process in Events. */
   readonly identity: string;
+  /** Compactions above `jobs.thresholdBytes` run as Kubernetes Jobs (jobs.ts); undefined: all in-process. */
+  readonly jobs?: JobSettings;
   readonly log: Logger;
   readonly metrics: OperatorMetrics;
   /** Peak memory (bytes) compaction may use (memory.ts: the container limit × the maintenance share); undefined: none. */
@@ -71,6 +74,8 @@ export class LakeTableController {
   private readonly core: CoreV1Api;
   private readonly events: EventRecorder;
   private readonly log: Logger;
+  /** The compaction Jobs, when configured. */
+  readonly jobs: CompactionJobs | null;
   /** Reconciles that ran (any outcome), for tests and benchmarks. */
   reconcileCount = 0;
 
@@ -79,6 +84,16 @@ export class LakeTableController {
     this.objects = options.kubeConfig.makeApiClient(CustomObjectsApi);
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.events = new EventRecorder(this.core, this.log, options.identity);
+    this.jobs = options.jobs
+      ? new CompactionJobs(options.kubeConfig, {
+          settings: options.jobs,
+          storageOptions: options.storageOptions ?? {},
+          namespace: options.namespace,
+          events: this.events,
+          log: this.log,
+          onFinished: (key) => this.queue.add(key),
+        })
+      : null;
     this.queue = new WorkQueue({
       concurrency: options.concurrency ?? 4,
       baseDelayMs: options.baseDelayMs,
@@ -98,12 +113,15 @@ export class LakeTableController {
 
   /** Start watching; resolves once the cache is filled (every existing table is queued). */
   async start(): Promise<void> {
+    // Jobs first: a table's first pass must see its running Jobs to adopt them.
+    await this.jobs?.start();
     await this.informer.start();
   }
 
   /** Stop watching and taking work; waits for the reconciles in progress to finish. */
   async stop(): Promise<void> {
     this.informer.stop();
+    this.jobs?.stop();
     await this.queue.shutdown();
   }
 
@@ -196,6 +214,7 @@ export class LakeTableController {
             planMessage(plan, state, phase, name),
           );
       },
+      ...(this.jobs ? { compactionExecutor: this.jobs.executorFor(table) } : {}),
     });
     this.options.metrics.observe(namespace, report);
     log.info(
@@ -210,7 +229,8 @@ export class LakeTableController {
 
     // 6. Events and status.
     await this.recordEvents(table, report);
-    await patchStatus(this.objects, namespace, name, fromReport(report, startedAt));
+    const jobStatus = (await this.jobs?.statusFor(table, storageOptions, report)) ?? [];
+    await patchStatus(this.objects, namespace, name, fromReport(report, startedAt), ...jobStatus);
 
     // 7. Come back: with backoff after a failure, when maintenance is due, or at the next due time.
     if (report.outcome === 'failed') throw new Error(`${report.error?.code}: ${report.error?.message}`);
@@ -243,10 +263,7 @@ export class LakeTableController {
     }
     if (report.refusals.length > 0) {
       const message = report.refusals.map((r) => (r.path ? `${r.path}: ${r.reason}` : r.reason)).join('; ');
-      // Read the object itself: the cache may not hold the last pass's status write yet (the
-      // watch lags behind), and the Event must go out once per refusal, not once per pass.
-      const latest = (await this.fetchTable(table)) ?? table;
-      const before = latest.status?.conditions?.find((c) => c.type === CONDITION.schemaInSync);
+      const before = table.status?.conditions?.find((c) => c.type === CONDITION.schemaInSync);
       // Once per refusal, not on every resync.
       if (before?.status !== 'False' || before.observedGeneration !== table.metadata.generation)
         await this.events.record(table, 'Warning', 'SchemaChangeRefused', message);
@@ -258,21 +275,6 @@ export class LakeTableController {
         reasonOf(report.error?.code ?? 'INTERNAL'),
         report.error?.message ?? 'reconcile failed',
       );
-  }
-
-  /** The object as the API server has it now; null when it is gone or cannot be read. */
-  private async fetchTable(table: KubeLakeTable): Promise<KubeLakeTable | null> {
-    try {
-      return (await this.objects.getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: table.metadata.namespace ?? 'default',
-        plural: PLURAL,
-        name: table.metadata.name,
-      })) as KubeLakeTable;
-    } catch {
-      return null;
-    }
   }
 
   /** The resource is being deleted: apply the deletionPolicy, then remove our finalizer. */
