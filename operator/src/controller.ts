@@ -263,7 +263,10 @@ export class LakeTableController {
     }
     if (report.refusals.length > 0) {
       const message = report.refusals.map((r) => (r.path ? `${r.path}: ${r.reason}` : r.reason)).join('; ');
-      const before = table.status?.conditions?.find((c) => c.type === CONDITION.schemaInSync);
+      // Read the object itself: the cache may not hold the last pass's status write yet (the
+      // watch lags behind), and the Event must go out once per refusal, not once per pass.
+      const latest = (await this.fetchTable(table)) ?? table;
+      const before = latest.status?.conditions?.find((c) => c.type === CONDITION.schemaInSync);
       // Once per refusal, not on every resync.
       if (before?.status !== 'False' || before.observedGeneration !== table.metadata.generation)
         await this.events.record(table, 'Warning', 'SchemaChangeRefused', message);
@@ -275,6 +278,21 @@ export class LakeTableController {
         reasonOf(report.error?.code ?? 'INTERNAL'),
         report.error?.message ?? 'reconcile failed',
       );
+  }
+
+  /** The object as the API server has it now; null when it is gone or cannot be read. */
+  private async fetchTable(table: KubeLakeTable): Promise<KubeLakeTable | null> {
+    try {
+      return (await this.objects.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: table.metadata.namespace ?? 'default',
+        plural: PLURAL,
+        name: table.metadata.name,
+      })) as KubeLakeTable;
+    } catch {
+      return null;
+    }
   }
 
   /** The resource is being deleted: apply the deletionPolicy, then remove our finalizer. */
