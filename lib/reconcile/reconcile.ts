@@ -196,7 +196,9 @@ export async function reconcileTable(table: LakeTable, options: ReconcileTableOp
         actions: p.actions.map((a) => ({
           kind: a.kind,
           reason: a.reason,
-          status: held.has(a.kind) && !options.dryRun ? ('awaiting-approval' as const) : ('planned' as const),
+          ...(held.has(a.kind) && !options.dryRun
+            ? { status: 'awaiting-approval' as const, summary: `waits for approval of plan ${summary!.id}` }
+            : { status: 'planned' as const }),
         })),
         refusals: p.refusals,
         next: nextOf(p, now, held),
@@ -211,7 +213,12 @@ export async function reconcileTable(table: LakeTable, options: ReconcileTableOp
     let failure: { code: string; message: string } | null = null;
     for (const action of p.actions) {
       if (held.has(action.kind)) {
-        reports.push({ kind: action.kind, reason: action.reason, status: 'awaiting-approval' });
+        reports.push({
+          kind: action.kind,
+          reason: action.reason,
+          status: 'awaiting-approval',
+          summary: `waits for approval of plan ${summary!.id}`,
+        });
         continue;
       }
       if (failure) {

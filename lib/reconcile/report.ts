@@ -91,7 +91,11 @@ export function formatSummary(s: ReconcileSummary): string {
   const c = s.counts;
   const secs = (s.durationMs / 1000).toFixed(1);
   const wake = s.wakeAt ? ` Next scheduled maintenance: ${formatTime(Date.parse(s.wakeAt))}.` : '';
-  if (c.unchanged === s.tables) {
+  const awaiting = s.reports.filter((r) => r.approval?.state === 'awaiting').length;
+  const approvalNote = awaiting
+    ? ` ${plural(awaiting, 'table')} ${awaiting === 1 ? 'waits' : 'wait'} for plan approval (maintenance.approval: Manual; --approve <plan id>).`
+    : '';
+  if (c.unchanged === s.tables && awaiting === 0) {
     const waiting = s.reports.some((r) => r.next.some((n) => n.waitingForWindow));
     return (
       `Nothing to do: ${s.tables === 1 ? 'the table matches its definition' : `all ${plural(s.tables, 'table')} match their definitions`} and no maintenance is due` +
@@ -101,5 +105,5 @@ export function formatSummary(s: ReconcileSummary): string {
   const parts = (['created', 'changed', 'maintained', 'unchanged', 'planned', 'refused', 'failed'] as const)
     .filter((k) => c[k] > 0)
     .map((k) => `${c[k]} ${k}`);
-  return `${plural(s.tables, 'table')}: ${parts.join(', ')} (${secs} s).${wake}`;
+  return `${plural(s.tables, 'table')}: ${parts.join(', ')} (${secs} s).${approvalNote}${wake}`;
 }

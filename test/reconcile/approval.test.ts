@@ -138,7 +138,9 @@ describe('maintenance plan and approval', () => {
     expect(planned).toHaveLength(1); // shown even though it waits
     const firstId = waiting.maintenancePlan!.id;
     expect(await version('manual')).toBe(5);
-    expect(formatTableReport(waiting).join('\n')).toContain(`--approve ${firstId}`);
+    const text = formatTableReport(waiting).join('\n');
+    expect(text).toContain(`--approve ${firstId}`);
+    expect(text).toContain(`waiting    compaction: waits for approval of plan ${firstId}`);
 
     // The same table gives the same id on the next pass (the id is not the time).
     const again = await reconcileTable(t, { roots: roots(), approvals: ['0123456789abcdef'] });
