@@ -213,7 +213,7 @@ export class ParquetSource {
     /** The footer, decoded in JavaScript (byte ranges of the column chunks). */
     private readonly footer: FileMetaData,
     /** The whole file, when it is small enough to be decoded synchronously. */
-    private readonly whole: Uint8Array | undefined,
+    private whole: Uint8Array | undefined,
   ) {}
 
   /**
@@ -266,8 +266,10 @@ export class ParquetSource {
 
   /** The Arrow schema as stored (field names and types exactly as the writer chose). */
   schema(): Schema {
-    return tableFromIPC(this.file.schema().intoIPCStream()).schema;
+    return (this.arrowSchema ??= tableFromIPC(this.file.schema().intoIPCStream()).schema);
   }
+
+  private arrowSchema?: Schema;
 
   get numRows(): number {
     return this.file.metadata().fileMetadata().numRows();
@@ -401,8 +403,20 @@ export class ParquetSource {
       : this.footer.row_groups.map((_, g) => ({ rowGroup: g }));
     if (this.whole && options.decodePool) {
       // One job for the file: a copy of its bytes goes to a worker, decoded IPC streams come back.
+      // The bytes are given away when nothing reads them again (INT96 columns are re-read) and
+      // they own their buffer; else a copy goes.
+      const whole = this.whole;
+      const giveAway =
+        !options.columns?.some((c) => this.int96?.names.has(c)) &&
+        (this.int96?.names.size ?? 1) === 0 &&
+        whole.byteOffset === 0 &&
+        whole.byteLength === whole.buffer.byteLength;
+      if (giveAway) {
+        this.whole = undefined;
+        for (const [k, c] of this.blob.cache) if (c.bytes === whole) this.blob.cache.delete(k);
+      }
       const ipcs = await options.decodePool.decode(
-        this.whole.slice(),
+        giveAway ? whole : whole.slice(),
         ranges,
         readerOptions.batchSize,
         this.path,

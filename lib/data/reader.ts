@@ -94,7 +94,7 @@ export async function* readDataFile(
   add: AddAction,
   options: ReadFileOptions = {},
 ): AsyncGenerator<RecordBatch> {
-  for await (const { batch } of readFile(store, layout, add, options, options.prune)) yield batch;
+  for await (const { batch } of readFile(store, layout, add, options, options.prune ?? null)) yield batch;
 }
 
 /**
@@ -115,7 +115,8 @@ async function* readFile(
   layout: TableLayout,
   add: AddAction,
   options: ReadFileOptions,
-  prune: ReadFileOptions['prune'],
+  /** null: the caller drops positions (and pruning is off). */
+  prune: ReadFileOptions['prune'] | null,
 ): AsyncGenerator<{ batch: RecordBatch; positions: number[] }> {
   const mode = layout.columnMappingMode;
   const fields = selectFields(layout.schema, options.columns);
@@ -189,7 +190,8 @@ async function* readFile(
         if (keep.length < n) batch = takeBatch(batch, keep);
         positions = keep.map((i) => rowOffset + i);
       } else {
-        positions = Array.from({ length: n }, (_, i) => rowOffset + i);
+        // Built only for callers that want them (readDataFile drops them).
+        positions = prune === undefined ? Array.from({ length: n }, (_, i) => rowOffset + i) : [];
       }
       rowOffset += n;
       if (batch.numRows > 0) yield { batch, positions };
