@@ -871,10 +871,10 @@ export const PlanStatusSchema = z
         `Plan id; under maintenance.approval Manual, the value of ${APPROVE_PLAN_ANNOTATION} that approves it.`,
       ),
     phase: z
-      .enum(['Planned', 'AwaitingApproval', 'Applied', 'Failed'])
+      .enum(['Planned', 'AwaitingApproval', 'Running', 'Applied', 'Failed'])
       .optional()
       .describe(
-        'Planned: about to run; AwaitingApproval: waits for the annotation; Applied or Failed: how the run ended.',
+        'Planned: about to run; AwaitingApproval: waits for the annotation; Running: handed to Kubernetes Jobs; Applied or Failed: how the run ended.',
       ),
     approval: z.enum(APPROVAL_MODES).optional().describe('The approval mode the plan was made under.'),
     version: count('Table version the plan was computed at.'),

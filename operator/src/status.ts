@@ -129,7 +129,15 @@ export function fromReport(report: TableReport, startedAt: number): StatusMutato
     }
     if (report.maintenancePlan && report.approval) {
       const failed = report.actions.some((a) => a.status === 'failed');
-      const phase = report.approval.state === 'awaiting' ? 'AwaitingApproval' : failed ? 'Failed' : 'Applied';
+      // A compaction handed to Kubernetes Jobs is still running when the pass ends.
+      const phase =
+        report.approval.state === 'awaiting'
+          ? 'AwaitingApproval'
+          : failed
+            ? 'Failed'
+            : report.actions.some((a) => a.status === 'handed-off')
+              ? 'Running'
+              : 'Applied';
       status.plan = planStatusOf(report.maintenancePlan, report.approval, phase, table.metadata.name);
     } else if (
       report.outcome !== 'failed' &&
