@@ -146,10 +146,11 @@ class Leaf {
 
   /** Start a new row group. The values buffer is replaced, not reused: pages handed out still view it. */
   reset(): void {
+    // Sized for a row group like the last one (no growing copies), not for its doubled capacity.
+    this.values = Buffer.allocUnsafe(Math.max(1024, Math.ceil(this.bytes * 1.1)));
     this.n = 0;
     this.bytes = 0;
     this.bits = 0;
-    this.values = Buffer.allocUnsafe(this.values.length);
   }
 }
 
@@ -433,7 +434,17 @@ function write(plan: Plan, value: unknown, d: number, rep: number): void {
 /** RLE-encoded levels with their 4-byte length prefix (data page v1). Runs only, no bit-packing. */
 function levels(values: Uint8Array, n: number, max: number): Uint8Array {
   const byteWidth = max === 0 ? 0 : 1; // levels here never exceed 255
-  const out = Buffer.allocUnsafe(4 + 16 + n * (6 + byteWidth));
+  // Count the runs first: the buffer is then the encoding's size (a worst-case buffer per column
+  // and row group was megabytes of garbage each, and large allocations make V8 collect).
+  let runs = 0;
+  for (let i = 0; i < n;) {
+    const v = values[i]!;
+    let j = i + 1;
+    while (j < n && values[j] === v) j++;
+    runs++;
+    i = j;
+  }
+  const out = Buffer.allocUnsafe(4 + runs * (5 + byteWidth));
   let p = 4;
   let i = 0;
   while (i < n) {
