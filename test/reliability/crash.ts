@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Snapshot } from '../../lib/delta/snapshot.js';
@@ -105,6 +106,16 @@ export async function runCrashInjection(o: CrashOptions): Promise<CrashResult> {
         });
         if (op === 'append' || round % 5 === 0) {
           const check = await checkTable(store, { fromVersion: checkedUpTo });
+          progress({
+            backend: o.backend,
+            seed: o.seed,
+            round,
+            kills,
+            finishedBeforeKill,
+            acknowledged: acked.size,
+            found: check.batches.size,
+            latest: check.version,
+          });
           checkedUpTo = check.version + 1;
           for (const key of acked) {
             if (check.batches.get(key) !== ROWS_PER_APPEND)
@@ -160,6 +171,19 @@ export async function runCrashInjection(o: CrashOptions): Promise<CrashResult> {
   } finally {
     await backend.stop();
   }
+}
+
+/**
+ * The state after each check, overwritten in $RELIABILITY_OUT/crash-progress-<backend>.json: a run
+ * stopped early still tells how far it got (every check up to there passed).
+ */
+function progress(state: Record<string, unknown>): void {
+  const dir = process.env.RELIABILITY_OUT ?? path.join(os.tmpdir(), 'lakehouse-reliability');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, `crash-progress-${String(state.backend)}.json`),
+    JSON.stringify({ ...state, at: new Date().toISOString() }),
+  );
 }
 
 /**
