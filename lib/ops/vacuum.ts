@@ -45,8 +45,8 @@ export interface VacuumOptions {
   batchSize?: number;
   /** "Now", ms since the epoch (tests). Default Date.now(). */
   now?: number;
-  /** Progress after each batch. */
-  onProgress?: (deleted: number, total: number) => void;
+  /** Progress after each batch: candidates handled so far (deleted, or kept by the re-check) of all. */
+  onProgress?: (processed: number, total: number) => void;
   /** A precomputed listing (e.g. from an inventory report) instead of listing the store. */
   listing?: AsyncIterable<ObjectMeta> | Iterable<ObjectMeta>;
   /**
