@@ -17,7 +17,8 @@ import { parseLocation } from './uri.js';
  *   `files[].key` are keys in the destination bucket. Rows with `IsLatest` false or
  *   `IsDeleteMarker` true (versioned inventories) are skipped.
  * - Azure blob inventory: `<rule>-manifest.json` with `files[].blob`; CSV files with a header row
- *   (`Name`, `Last-Modified`, `Content-Length`, optional `Deleted`, `IsCurrentVersion`, `Snapshot`).
+ *   (`Name` as `<container>/<blob>`, `Last-Modified`, `Content-Length`, optional `Deleted`,
+ *   `IsCurrentVersion`, `Snapshot`).
  * - GCS Storage Insights inventory: a manifest with `report_shards_file_names`; CSV shards with a
  *   header (`bucket`, `name`, `size`, `updated`).
  * Report files named in a manifest are found relative to the manifest's folder or one of its
@@ -205,6 +206,7 @@ async function rowsOf(
   if (kind === 'azure')
     return tableRows(records, header, file, {
       key: 'name',
+      containerInKey: true,
       size: 'content-length',
       lastModified: 'last-modified',
       skip: (r) => r.deleted === 'true' || r.iscurrentversion === 'false' || Boolean(r.snapshot),
@@ -220,6 +222,8 @@ async function rowsOf(
 interface ColumnMap {
   bucket?: string;
   key: string;
+  /** The key starts with the container (Azure: an inventory rule spans the account's containers). */
+  containerInKey?: boolean;
   size: string;
   lastModified: string;
   urlEncoded?: boolean;
@@ -247,6 +251,11 @@ function* tableRows(records: string[][], columns: string[], file: string, map: C
         'INVALID_ARGUMENT',
         `inventory: ${file}: row for ${key} has size "${r[map.size]}" and last-modified "${r[map.lastModified]}"; expected a number and a date`,
       );
+    if (map.containerInKey) {
+      const slash = key.indexOf('/');
+      if (slash > 0) yield { bucket: key.slice(0, slash), key: key.slice(slash + 1), size, lastModified };
+      continue;
+    }
     yield { ...(map.bucket && r[map.bucket] ? { bucket: r[map.bucket] } : {}), key, size, lastModified };
   }
 }

@@ -234,11 +234,15 @@ describe('inventory readers', () => {
         'lake/t/a.parquet,2026-11-01T10:00:00.0000000Z,2026-11-01T10:00:00.1234567Z,10,false,true,',
         'lake/t/b.parquet,2026-11-01T10:00:00.0000000Z,2026-11-01T10:00:00.0000000Z,11,true,true,',
         'lake/t/c.parquet,2026-11-01T10:00:00.0000000Z,2026-11-01T10:00:00.0000000Z,12,false,true,2026-11-02T00:00:00Z',
+        'other/t/d.parquet,2026-11-01T10:00:00.0000000Z,2026-11-01T10:00:00.0000000Z,13,false,true,',
         '',
       ].join('\r\n'),
     );
     expect(
-      await collect(readInventory(path.join(dir, 'rule1-manifest.json'), { scope: { prefix: 'lake/t' } })),
+      // Name is `<container>/<blob>`: a rule spans the account's containers.
+      await collect(
+        readInventory(path.join(dir, 'rule1-manifest.json'), { scope: inventoryScopeOf('az://lake/t') }),
+      ),
     ).toEqual([{ path: 'a.parquet', size: 10, lastModified: t0 + 123 }]);
 
     writeFileSync(
