@@ -85,7 +85,8 @@ function tokenize(text: string): Token[] {
       i = end + 1;
     } else if (
       /[0-9]/.test(c) ||
-      (c === '-' && /[0-9.]/.test(text[i + 1] ?? '') && !prevIsOperand(out)) ||
+      // A minus sign starts a number only before a digit or `.digit` (`-.` alone is an operator error).
+      (c === '-' && /^-(\d|\.\d)/.test(text.slice(i, i + 3)) && !prevIsOperand(out)) ||
       (c === '.' && /[0-9]/.test(text[i + 1] ?? ''))
     ) {
       const m = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/.exec(text.slice(i))!;
