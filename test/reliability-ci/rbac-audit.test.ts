@@ -6,7 +6,8 @@
  * LakeTable to Ready, handle its deletion (finalizer), release the Lease on SIGTERM. Then every
  * (group, resource, verb) it used is granted by operator/src/rbac.ts (which deploy.test.ts
  * compares with rbac.yaml) in the right scope, none was refused, and every granted verb was used
- * or is listed in NOT_REACHED with the reason this flow cannot reach it.
+ * or is listed in NOT_REACHED with the reason this flow cannot reach it. Its token (the flow's
+ * secret) appears neither in the operator's log nor in the LakeTable's status.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync, writeFileSync } from 'node:fs';
@@ -113,9 +114,11 @@ test('every verb the operator uses is granted, and every granted verb is used or
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let ready: unknown;
   try {
     await createTable(api, lakeTable('audit-1'));
-    await waitReady(api, 'audit-1');
+    // Generous: the operator's first start is slow on two busy cores.
+    ready = await waitReady(api, 'audit-1', 'True', 180_000);
     await api.deleteNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
@@ -123,7 +126,9 @@ test('every verb the operator uses is granted, and every granted verb is used or
       plural: PLURAL,
       name: 'audit-1',
     });
-    await waitFor('LakeTable audit-1 to be gone', async () => !(await getTable(api, 'audit-1')), 60_000);
+    await waitFor('LakeTable audit-1 to be gone', async () => !(await getTable(api, 'audit-1')), 180_000);
+  } catch (err) {
+    throw new Error(`${String(err)}; operator output:\n${output.slice(-3000)}`, { cause: err });
   } finally {
     child.kill('SIGTERM');
   }
@@ -168,4 +173,7 @@ test('every verb the operator uses is granted, and every granted verb is used or
     `rbac audit: ${events.length} requests; used ${[...used.keys()].sort().join(', ')}; not reached ${unused.sort().join(', ')}\n`,
   );
   if (!output.includes('operator started')) throw new Error(`operator output: ${output.slice(0, 2000)}`);
+  // No secret in the logs or the status: the ServiceAccount token is this flow's secret.
+  expect(output).not.toContain(sa.token);
+  expect(JSON.stringify(ready)).not.toContain(sa.token);
 }, 300_000);
