@@ -21,6 +21,7 @@ import { parseLocation } from './uri.js';
  *   `IsCurrentVersion`, `Snapshot`).
  * - GCS Storage Insights inventory: a manifest with `report_shards_file_names`; CSV shards with a
  *   header (`bucket`, `name`, `size`, `updated`).
+ * Azure and GCS reports may also be Parquet (detected by its magic bytes), with the same columns.
  * Report files named in a manifest are found relative to the manifest's folder or one of its
  * ancestors (the layouts put them beside it or under a sibling `data/` folder).
  *
@@ -201,7 +202,8 @@ async function rowsOf(
       skip: (r) => r.islatest === 'false' || r.isdeletemarker === 'true',
     });
   }
-  const records = parseCsv(new TextDecoder().decode(data));
+  const records = isParquet(data) ? await parquetRecords(data) : parseCsv(new TextDecoder().decode(data));
+  if (records.length === 0) return []; // an empty shard
   const header = (records.shift() ?? []).map((c) => c.trim().toLowerCase());
   if (kind === 'azure')
     return tableRows(records, header, file, {
@@ -295,6 +297,24 @@ async function s3ParquetRows(data: Uint8Array, file: string): Promise<Row[]> {
     });
   }
   return out;
+}
+
+function isParquet(data: Uint8Array): boolean {
+  const magic = [0x50, 0x41, 0x52, 0x31]; // "PAR1" at both ends
+  return data.length >= 8 && magic.every((b, i) => data[i] === b && data[data.length - 4 + i] === b);
+}
+
+/**
+ * An Azure or GCS report in Parquet as CSV-like records (header first): the columns carry the
+ * CSV names, so one column map serves both. Timestamps become ISO text, numbers and booleans text.
+ */
+async function parquetRecords(data: Uint8Array): Promise<string[][]> {
+  const buffer = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  const rows = (await parquetReadObjects({ file: buffer, compressors })) as Record<string, unknown>[];
+  const header = rows.length ? Object.keys(rows[0]!) : [];
+  const text = (v: unknown): string =>
+    v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v);
+  return [header, ...rows.map((r) => header.map((c) => text(r[c])))];
 }
 
 /** RFC 4180 CSV: quoted fields with doubled quotes, CRLF or LF line ends. */

@@ -1,4 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import {
+  Bool,
+  Field,
+  Int64,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  TimestampMillisecond,
+  Utf8,
+  vectorFromArray,
+} from 'apache-arrow';
+import { writeParquetFile } from '../../lib/data/parquet-io.js';
 import { openStore } from '../../lib/storage/index.js';
 import type { ObjectStore } from '../../lib/storage/object-store.js';
 import { startAzurite, type AzuriteServer } from '../harness/azurite.js';
@@ -97,6 +110,64 @@ const csv = (cells: (string | number)[][]): string =>
     )
     .join('\r\n') + '\r\n';
 
+/** One Azure blob inventory row: Name is `<container>/<blob>`. */
+interface AzureRow {
+  name: string;
+  lastModified: number;
+  size: number;
+  deleted: boolean;
+  current: boolean;
+  snapshot: string | null;
+}
+
+/** An Azure blob inventory report file, CSV (with 7-digit fractions, as Azure writes) or Parquet. */
+function azureReport(format: 'CSV' | 'Parquet', rows: AzureRow[]): Uint8Array {
+  if (format === 'CSV') {
+    const iso = (ms: number): string => new Date(ms).toISOString().replace('Z', '0000Z');
+    return Buffer.from(
+      csv([
+        [
+          'Name',
+          'Creation-Time',
+          'Last-Modified',
+          'Content-Length',
+          'Deleted',
+          'IsCurrentVersion',
+          'Snapshot',
+        ],
+        ...rows.map((r) => [
+          r.name,
+          iso(r.lastModified),
+          iso(r.lastModified),
+          r.size,
+          String(r.deleted),
+          String(r.current),
+          r.snapshot ?? '',
+        ]),
+      ]),
+    );
+  }
+  const fields = [
+    new Field('Name', new Utf8(), false),
+    new Field('Last-Modified', new TimestampMillisecond(), false),
+    new Field('Content-Length', new Int64(), false),
+    new Field('Deleted', new Bool(), false),
+    new Field('IsCurrentVersion', new Bool(), false),
+    new Field('Snapshot', new Utf8(), true),
+  ];
+  const columns: unknown[][] = [
+    rows.map((r) => r.name),
+    rows.map((r) => r.lastModified),
+    rows.map((r) => BigInt(r.size)),
+    rows.map((r) => r.deleted),
+    rows.map((r) => r.current),
+    rows.map((r) => r.snapshot),
+  ];
+  const children = fields.map((f, i) => vectorFromArray(columns[i]!, f.type).data[0]!);
+  const data = makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children });
+  return writeParquetFile([new RecordBatch(new Schema(fields), data)]);
+}
+
 describe('vacuum from an Azure blob inventory stored in Azurite', () => {
   let azurite: AzuriteServer;
   beforeAll(async () => {
@@ -106,69 +177,61 @@ describe('vacuum from an Azure blob inventory stored in Azurite', () => {
     await azurite?.stop();
   });
 
-  test('Name is <container>/<blob>; young files kept, reported old orphans deleted, snapshots and old versions kept', async () => {
-    const tablePrefix = `tables/${randomUUID()}`;
-    const containerStore = await openStore(`az://${azurite.container}`, azurite.storageOptions);
-    try {
-      await inventoryVacuum(
-        `az://${azurite.container}/${tablePrefix}`,
-        azurite.storageOptions,
-        async (rows, { oldVersion }) => {
-          const iso = (ms: number): string => new Date(ms).toISOString().replace('Z', '0000Z');
-          const body = csv([
-            [
-              'Name',
-              'Creation-Time',
-              'Last-Modified',
-              'Content-Length',
-              'Deleted',
-              'IsCurrentVersion',
-              'Snapshot',
-            ],
-            ...rows.map((r) => [
-              `${azurite.container}/${r.key}`,
-              iso(r.lastModified),
-              iso(r.lastModified),
-              r.size,
-              'false',
-              'true',
-              '',
-            ]),
-            [`${azurite.container}/${oldVersion}`, iso(0), iso(0), 33, 'false', 'false', ''],
-            [
-              `${azurite.container}/${oldVersion}`,
-              iso(0),
-              iso(0),
-              33,
-              'false',
-              'true',
-              '2026-11-02T00:00:00.0000000Z',
-            ],
-            // The same key in another container of the account: not this table's.
-            [`other-container/${rows[0]!.key}`, iso(0), iso(0), 1, 'false', 'true', ''],
-          ]);
-          const run = `inventory/2026/11/24/01-00-00/rule1`;
-          await containerStore.put(`${run}/rule1_1000000_0.csv`, Buffer.from(body));
-          await containerStore.put(
-            `${run}/rule1-manifest.json`,
-            Buffer.from(
-              JSON.stringify({
-                destinationContainer: azurite.container,
-                endpoint: azurite.serviceUrl,
-                files: [{ blob: `${run}/rule1_1000000_0.csv`, size: body.length, md5: 'x' }],
-                inventoryCompletionTime: new Date().toISOString(),
-                ruleName: 'rule1',
-              }),
-            ),
-          );
-          return `az://${azurite.container}/${run}/rule1-manifest.json`;
-        },
-        tablePrefix,
-      );
-    } finally {
-      await containerStore.close?.();
-    }
-  });
+  test.each(['CSV', 'Parquet'] as const)(
+    '%s report: Name is <container>/<blob>; young files kept, reported old orphans deleted, snapshots and old versions kept',
+    async (format) => {
+      const tablePrefix = `tables/${randomUUID()}`;
+      const containerStore = await openStore(`az://${azurite.container}`, azurite.storageOptions);
+      const c = azurite.container;
+      try {
+        await inventoryVacuum(
+          `az://${c}/${tablePrefix}`,
+          azurite.storageOptions,
+          async (rows, { oldVersion }) => {
+            const current = { deleted: false, current: true, snapshot: null };
+            const body = azureReport(format, [
+              ...rows.map((r) => ({
+                name: `${c}/${r.key}`,
+                lastModified: r.lastModified,
+                size: r.size,
+                ...current,
+              })),
+              { ...current, name: `${c}/${oldVersion}`, lastModified: 0, size: 33, current: false },
+              {
+                ...current,
+                name: `${c}/${oldVersion}`,
+                lastModified: 0,
+                size: 33,
+                snapshot: '2026-11-02T00:00:00.0000000Z',
+              },
+              { ...current, name: `${c}/${oldVersion}`, lastModified: 0, size: 33, deleted: true },
+              // The same key in another container of the account: not this table's.
+              { ...current, name: `other-container/${rows[0]!.key}`, lastModified: 0, size: 1 },
+            ]);
+            const run = `inventory/2026/11/24/01-00-00/rule1`;
+            const shard = `${run}/rule1_1000000_0.${format.toLowerCase()}`;
+            await containerStore.put(shard, body);
+            await containerStore.put(
+              `${run}/rule1-manifest.json`,
+              Buffer.from(
+                JSON.stringify({
+                  destinationContainer: c,
+                  endpoint: azurite.serviceUrl,
+                  files: [{ blob: shard, size: body.length, md5: 'x' }],
+                  inventoryCompletionTime: new Date().toISOString(),
+                  ruleName: 'rule1',
+                }),
+              ),
+            );
+            return `az://${c}/${run}/rule1-manifest.json`;
+          },
+          tablePrefix,
+        );
+      } finally {
+        await containerStore.close?.();
+      }
+    },
+  );
 });
 
 describe('vacuum from a GCS inventory stored in fake-gcs-server', () => {
