@@ -19,10 +19,10 @@ SCALES = {
     # full sizes from issue 10; small is the 10x smaller smoke run CI executes
     "full": dict(commits=10_000, files=200_000, nocp_commits=2_000, tt_version=5_000,
                  cp_files=1_000_000, append_rows=10_000_000, scan_rows=10_000_000,
-                 opt_files=2_000, opt_rows=5_000, vacuum_files=100_000),
+                 opt_files=2_000, opt_rows=5_000, vacuum_files=100_000, budget_files=768),
     "small": dict(commits=1_000, files=20_000, nocp_commits=200, tt_version=500,
                   cp_files=100_000, append_rows=1_000_000, scan_rows=1_000_000,
-                  opt_files=200, opt_rows=5_000, vacuum_files=10_000),
+                  opt_files=200, opt_rows=5_000, vacuum_files=10_000, budget_files=77),
 }
 
 SCHEMA_STRING = json.dumps({"type": "struct", "fields": [
@@ -168,6 +168,20 @@ def main():
                                          "part": pa.array([f"p{p}"] * rows)}))
             write_deltalake(info["table"], pa.concat_tables(batches), mode="append", partition_by=["part"])
         info["rows"] = n
+    elif scenario == "budget":  # optimize-budget, zorder-budget, optimize-second
+        # One partition of 2.7 MiB files (2 GiB at full): id, two random doubles (the Z-order
+        # columns) and a short string; about 28 bytes of Parquet per row.
+        import numpy as np
+        rng = np.random.default_rng(7)
+        rows = 100_000
+        names = np.array([f"name-{i:04d}" for i in range(1000)])
+        for i in range(s["budget_files"]):
+            ids = np.arange(i * rows, (i + 1) * rows, dtype=np.int64)
+            t = pa.table({"id": ids, "x": rng.random(rows), "y": rng.random(rows),
+                          "name": pa.array(names[rng.integers(0, 1000, rows)]),
+                          "part": pa.array(["p0"] * rows)})
+            write_deltalake(info["table"], t, mode="append", partition_by=["part"])
+        info["rows"] = s["budget_files"] * rows
     elif scenario == "vacuum":
         table = info["table"]
         log = os.path.join(table, "_delta_log")

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Snapshot } from '../lib/delta/snapshot.js';
 import { writeCheckpoint } from '../lib/delta/checkpoint-write.js';
 import { readParquetInput } from '../lib/data/input.js';
-import { optimize } from '../lib/ops/optimize.js';
+import { optimize, type OptimizeOptions } from '../lib/ops/optimize.js';
 import { scanTable } from '../lib/ops/scan.js';
 import { vacuum } from '../lib/ops/vacuum.js';
 import { writeTable } from '../lib/ops/write.js';
@@ -94,6 +94,25 @@ const scenarios: Record<string, (fx: Fixture, store: ObjectStore) => Promise<Out
     const files = (await Snapshot.load(store)).numFiles;
     return { seconds, result: { rows: await countRows(store), files, removed: metrics.numFilesRemoved } };
   },
+  // Issue 12: a 2 GiB partition under a 512 MiB memory limit (BUDGET_MIB in run.ts).
+  'optimize-budget': async (_fx, store) => budgetRun(store, {}),
+  'zorder-budget': async (_fx, store) => budgetRun(store, { zOrderBy: ['x', 'y'] }),
+  'optimize-second': async (_fx, store) => {
+    // Compact once (not timed), then again: the second should rewrite nothing.
+    const first = await optimize(store);
+    const { seconds, value: metrics } = await timed(() => optimize(store));
+    return {
+      seconds,
+      result: {
+        rows: await countRows(store),
+        firstRemoved: first.numFilesRemoved,
+        removed: metrics.numFilesRemoved,
+        added: metrics.numFilesAdded,
+        commits: metrics.commits.length,
+        files: (await Snapshot.load(store)).numFiles,
+      },
+    };
+  },
   vacuum: async (_fx, store) => {
     const { seconds, value: metrics } = await timed(() => vacuum(store, { retentionHours: 0, force: true }));
     return {
@@ -102,6 +121,27 @@ const scenarios: Record<string, (fx: Fixture, store: ObjectStore) => Promise<Out
     };
   },
 };
+
+const BUDGET_BYTES = 512 * 1024 * 1024;
+
+async function budgetRun(store: ObjectStore, options: OptimizeOptions): Promise<Outcome> {
+  const { seconds, value: metrics } = await timed(() =>
+    optimize(store, { ...options, memoryLimit: BUDGET_BYTES }),
+  );
+  return {
+    seconds,
+    result: {
+      rows: await countRows(store),
+      removed: metrics.numFilesRemoved,
+      added: metrics.numFilesAdded,
+      files: (await Snapshot.load(store)).numFiles,
+      memoryLimitMb: BUDGET_BYTES / 2 ** 20,
+      outputFileSizeMb: Math.round((metrics.plan.outputFileSize / 2 ** 20) * 10) / 10,
+      estimatedPeakMb: Math.round(metrics.plan.estimatedPeakMemory / 2 ** 20),
+      spilledMb: Math.round(metrics.spilledBytes / 2 ** 20),
+    },
+  };
+}
 
 async function main(): Promise<void> {
   const [scenario, fixtureJson, workDir] = process.argv.slice(2);

@@ -1,7 +1,7 @@
 /**
  * Benchmarks: the same work through this project and through delta-rs, side by side.
  *
- *   npm run bench [-- --scenario NAME[,NAME]] [--scale small|full] [--runs N] [--json FILE]
+ *   npm run bench [-- --scenario NAME[,NAME]] [--scale small|full] [--runs N] [--warmup N] [--json FILE]
  *
  * For each scenario: fixtures are generated once per scale (bench/fixtures.py, cached under the
  * test-environment cache), then one warm-up run of each side, then N measured runs alternating
@@ -29,7 +29,12 @@ interface Scenario {
   work: 'shared' | 'copy' | 'empty';
   /** Result fields both sides must agree on. */
   compare: string[];
+  /** Our peak RSS must stay at or under this (MiB): the scenario's memory budget. */
+  oursRssLimitMb?: number;
 }
+
+/** The memory budget of the *-budget scenarios (ours: --memory-limit; delta-rs: max_spill_size). */
+export const BUDGET_MIB = 512;
 
 export const SCENARIOS: Scenario[] = [
   { name: 'snapshot-load', fixture: 'snapshot-load', work: 'shared', compare: ['version', 'files'] },
@@ -46,6 +51,25 @@ export const SCENARIOS: Scenario[] = [
   { name: 'scan-full', fixture: 'scan', work: 'shared', compare: ['rows'] },
   { name: 'optimize', fixture: 'optimize', work: 'copy', compare: ['rows', 'files', 'removed'] },
   { name: 'vacuum', fixture: 'vacuum', work: 'copy', compare: ['deleted', 'files'] },
+  // Issue 12: one 2 GiB partition of 768 small files (full; 77 files at small).
+  {
+    name: 'optimize-budget',
+    fixture: 'budget',
+    work: 'copy',
+    // Output file sizes differ (ours are capped by the budget), so only the rows must agree.
+    compare: ['rows'],
+    oursRssLimitMb: BUDGET_MIB,
+  },
+  {
+    name: 'zorder-budget',
+    fixture: 'budget',
+    work: 'copy',
+    // Output file sizes differ (ours are capped by the budget), so only the rows must agree.
+    compare: ['rows'],
+    oursRssLimitMb: BUDGET_MIB,
+  },
+  // Each side compacts the table (not timed), then optimizes it again (timed): files rewritten by the second.
+  { name: 'optimize-second', fixture: 'budget', work: 'copy', compare: ['rows', 'removed'] },
 ];
 
 interface Measured {
@@ -96,6 +120,7 @@ function main(): void {
       scenario: { type: 'string' },
       scale: { type: 'string', default: 'small' },
       runs: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
       json: { type: 'string' },
     },
   });
@@ -152,13 +177,24 @@ function main(): void {
       }
     };
 
-    side('ours');
-    side('peer'); // warm-up: page cache, JIT-free but fair to both
+    for (let i = 0; i < Number(values.warmup); i++) {
+      side('ours');
+      side('peer'); // warm-up: page cache, JIT-free but fair to both
+    }
     const oursRuns: Measured[] = [];
     const peerRuns: Measured[] = [];
     for (let i = 0; i < runs; i++) {
       oursRuns.push(side('ours'));
       peerRuns.push(side('peer'));
+    }
+    const overBudget = sc.oursRssLimitMb
+      ? oursRuns.filter((r) => r.maxrss_mb > sc.oursRssLimitMb!).map((r) => r.maxrss_mb)
+      : [];
+    if (overBudget.length) {
+      mismatches++;
+      process.stderr.write(
+        `bench: ${sc.name}: OVER BUDGET: our peak RSS ${overBudget.map((x) => x.toFixed(0)).join(', ')} MiB exceeds the ${sc.oursRssLimitMb} MiB limit\n`,
+      );
     }
     const diffs = sc.compare.filter(
       (k) => JSON.stringify(oursRuns[0]!.result[k]) !== JSON.stringify(peerRuns[0]!.result[k]),
@@ -178,13 +214,19 @@ function main(): void {
       peer_rss_mb: Math.max(...peerRuns.map((r) => r.maxrss_mb)),
       runs,
       same_result: diffs.length === 0,
+      ...(sc.oursRssLimitMb
+        ? { ours_rss_limit_mb: sc.oursRssLimitMb, within_budget: overBudget.length === 0 }
+        : {}),
       result: oursRuns[0]!.result,
+      peer_result: peerRuns[0]!.result,
     };
     row.ratio = row.ours_s / row.peer_s;
     report.push(row);
     process.stdout.write(
       `${sc.name.padEnd(20)} ours ${row.ours_s.toFixed(3)}s  delta-rs ${row.peer_s.toFixed(3)}s  ratio ${row.ratio.toFixed(2)}  ` +
-        `rss ours ${row.ours_rss_mb.toFixed(0)} MiB / delta-rs ${row.peer_rss_mb.toFixed(0)} MiB  ${row.same_result ? 'same result' : 'RESULT DIFFERS'}\n`,
+        `rss ours ${row.ours_rss_mb.toFixed(0)} MiB / delta-rs ${row.peer_rss_mb.toFixed(0)} MiB  ${row.same_result ? 'same result' : 'RESULT DIFFERS'}` +
+        `${sc.oursRssLimitMb ? `  budget ${sc.oursRssLimitMb} MiB ${overBudget.length ? 'EXCEEDED' : 'held'}` : ''}\n` +
+        `${' '.repeat(20)} ours ${JSON.stringify(row.result)}  delta-rs ${JSON.stringify(row.peer_result)}\n`,
     );
   }
   if (values.json)
@@ -193,7 +235,9 @@ function main(): void {
       `${JSON.stringify({ scale, machine: machine(), scenarios: report }, null, 2)}\n`,
     );
   if (mismatches) {
-    process.stderr.write(`bench: ${mismatches} scenario(s) disagree with delta-rs\n`);
+    process.stderr.write(
+      `bench: ${mismatches} scenario(s) disagree with delta-rs or exceed their memory budget\n`,
+    );
     process.exitCode = 1;
   }
 }

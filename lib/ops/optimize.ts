@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises';
 import * as os from 'node:os';
-import type { RecordBatch } from 'apache-arrow';
+import * as path from 'node:path';
+import { type RecordBatch, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { type AddAction, dataFilePath, removeFor } from '../delta/actions.js';
 import { assertWritable } from '../delta/features.js';
 import { physicalName, type StructField } from '../delta/schema.js';
@@ -15,8 +17,15 @@ import { arrowBytes, DataFileWriter } from '../data/writer.js';
 import { isLakehouseError, LakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { minFileSize as defaultMinFileSize, OPS_DEFAULTS } from './defaults.js';
+import {
+  collectGarbage,
+  GC_HEADROOM,
+  MIN_OUTPUT_FILE,
+  READ_MARGIN_BYTES,
+  WRITE_BYTES_PER_PARQUET_BYTE,
+} from './memory-budget.js';
 import { tableLayout } from './rewrite.js';
-import { bitsPerColumn, clusteringScore, ColumnSampler, zValues } from './zorder.js';
+import { bitsPerColumn, clusteringScore, partOf, RowSampler, zValues } from './zorder.js';
 
 /**
  * OPTIMIZE: rewrite the small files of each partition into files near a target size
@@ -48,8 +57,10 @@ import { bitsPerColumn, clusteringScore, ColumnSampler, zValues } from './zorder
  *   rebases on the newest snapshot and tries again, up to `maxCommitAttempts` times.
  * - Memory: data is streamed file by file. With `memoryLimit`, the plan lowers the concurrency,
  *   then caps the size of the files it writes (splitting bins), so that the estimated peak stays
- *   under the limit; when even that cannot fit — or a Z-order partition's sort keys (16 bytes per
- *   row) cannot — it refuses up front (MEMORY_LIMIT) with the estimate and what to change.
+ *   under the limit; when even a 1 MiB file cannot fit it refuses up front (MEMORY_LIMIT) with
+ *   the estimate and what to change. A Z-order holds no per-row state: it samples the partition,
+ *   routes rows to per-output-file spill files on local disk (`spillDirectory`) and writes each
+ *   output file from its spill file, so a partition of any size fits the same budget.
  *
  * Conflicts with other transactions, versions and metrics are as in Spark and delta-rs: the commit
  * operation is `OPTIMIZE`, parameters `predicate` and `zOrderBy` (JSON text), metrics
@@ -77,6 +88,8 @@ export interface OptimizeOptions {
   memoryLimit?: number;
   /** Codec of the new files. Default snappy. */
   compression?: ParquetCompression;
+  /** Z-order: folder for spill files (about the partition's Arrow size, removed after). Default the OS temp folder. */
+  spillDirectory?: string;
   /** Rebases of one commit after lost races before giving up. Default 50. */
   maxCommitAttempts?: number;
   /** Called after each bin is written (bins done, bins planned); awaited before the next step. */
@@ -155,22 +168,20 @@ export interface OptimizeMetrics {
   numRebases: number;
   /** Bins dropped because a concurrent commit removed one of their files. */
   numBinsDropped: number;
+  /** Z-order: bytes written to local spill files (and deleted after). */
+  spilledBytes: number;
   executionTimeMs: number;
   plan: OptimizePlan;
 }
 
-/** Peak bytes while writing a file, per Parquet byte written: Arrow buffers, IPC copy, WebAssembly table, encoded bytes. */
-export const WRITE_BYTES_PER_PARQUET_BYTE = 12;
-/** Arrow bytes per Parquet byte, for estimates before any data is read. */
-export const ARROW_BYTES_PER_PARQUET_BYTE = 3;
-/** Bytes per row of a Z-ordered partition: Z-value (8), its sorted copy while sorting (8), output file (4). */
-export const ZORDER_KEY_BYTES_PER_ROW = 20;
-/** Reserved for reading: decoded row groups and batches in flight. */
-export const READ_MARGIN_BYTES = 96 * 1024 * 1024;
-/** Share of the memory limit kept free for garbage not yet collected. */
-export const GC_HEADROOM = 0.1;
-/** The smallest file worth writing under a memory cap. */
-const MIN_OUTPUT_FILE = 1024 * 1024;
+export {
+  ARROW_BYTES_PER_PARQUET_BYTE,
+  GC_HEADROOM,
+  READ_MARGIN_BYTES,
+  WRITE_BYTES_PER_PARQUET_BYTE,
+} from './memory-budget.js';
+/** Z-order: memory of the joint row sample (65,536 rows of the Z-order columns) and its sort. */
+export const ZORDER_SAMPLE_BYTES = 32 * 1024 * 1024;
 const MIB = 1024 * 1024;
 
 interface Bin {
@@ -191,8 +202,8 @@ interface PlanInternal {
   predicate: Expr | undefined;
   /** Arrow bytes a writer may buffer before it must write a file. */
   writerBufferCap: number;
-  /** Bytes available to one Z-order partition's passes (beyond its keys). */
-  zPassBudget: number;
+  /** Z-order: Arrow bytes buffered for spill files before the largest buffer is flushed. */
+  zSpillBufferCap: number;
 }
 
 function mib(n: number): string {
@@ -319,30 +330,31 @@ async function planInternal(
   let outputFileSize = target;
   let available = Infinity;
   if (limit !== undefined) {
-    // 10% of the limit is headroom for garbage the collector has not reclaimed yet.
-    available = limit * (1 - GC_HEADROOM) - baseline - READ_MARGIN_BYTES;
+    // GC_HEADROOM of the limit is kept for garbage not yet collected and native memory.
+    const zSample = zColumns.length > 0 ? ZORDER_SAMPLE_BYTES : 0;
+    available = limit * (1 - GC_HEADROOM) - baseline - READ_MARGIN_BYTES - zSample;
     const perBinFileSize = (c: number): number => available / c / WRITE_BYTES_PER_PARQUET_BYTE;
     if (zColumns.length > 0) concurrency = 1;
     while (concurrency > 1 && perBinFileSize(concurrency) < target) concurrency--;
     outputFileSize = Math.min(target, Math.floor(perBinFileSize(concurrency)));
     if (outputFileSize < Math.min(MIN_OUTPUT_FILE, target)) {
       const need =
-        (baseline + READ_MARGIN_BYTES + MIN_OUTPUT_FILE * WRITE_BYTES_PER_PARQUET_BYTE) / (1 - GC_HEADROOM);
+        (baseline + READ_MARGIN_BYTES + zSample + MIN_OUTPUT_FILE * WRITE_BYTES_PER_PARQUET_BYTE) /
+        (1 - GC_HEADROOM);
       throw new LakehouseError(
         'MEMORY_LIMIT',
         `optimize: --memory-limit ${mib(limit)} is too small: this process already uses ${mib(baseline)}, reading needs ` +
-          `about ${mib(READ_MARGIN_BYTES)}, writing even a 1 MiB file about ${mib(MIN_OUTPUT_FILE * WRITE_BYTES_PER_PARQUET_BYTE)}, ` +
-          `and ${GC_HEADROOM * 100}% is kept free for garbage collection; raise --memory-limit to at least ${mib(need)}`,
+          `about ${mib(READ_MARGIN_BYTES)}${zSample ? `, the Z-order sample ${mib(zSample)}` : ''}, writing even a 1 MiB file about ${mib(MIN_OUTPUT_FILE * WRITE_BYTES_PER_PARQUET_BYTE)}, ` +
+          `and ${Math.round(GC_HEADROOM * 100)}% is kept free for garbage collection; raise --memory-limit to at least ${mib(need)}`,
       );
     }
   }
-  const softBudget = Math.min(os.totalmem() / 2, 4 * 1024 * MIB);
 
   const partitions: PartitionPlan[] = [];
   const bins: Bin[] = [];
   let considered = 0;
   let skippedFiles = 0;
-  let peakZKeys = 0;
+  let peakZ = 0;
   for (const [, g] of sortedGroups) {
     const label = partitionColumns.length
       ? partitionColumns.map((c, i) => `${c}=${g.values[partitionKeys[i]!] ?? 'null'}`).join('/')
@@ -383,24 +395,20 @@ async function planInternal(
       if (rewrite) {
         const bytes = g.files.reduce((s, f) => s + f.size, 0);
         const rows = g.files.reduce((s, f) => s + (liveRowsOf(f) ?? Math.ceil(f.size / 8)), 0);
-        const keys = rows * ZORDER_KEY_BYTES_PER_ROW;
-        // Files are written at the size what is left after the keys allows.
+        // Rows are routed through spill files: only the sample and one output file are held. Under
+        // a limit, the spill phase and the writing phase each get half of the budget: native memory
+        // (allocator, WebAssembly) grown while spilling is not returned before the files are written.
         const fileSize =
           limit === undefined
             ? outputFileSize
-            : Math.min(outputFileSize, Math.floor((available - keys) / WRITE_BYTES_PER_PARQUET_BYTE));
-        if (limit !== undefined && fileSize < Math.min(MIN_OUTPUT_FILE, outputFileSize)) {
-          const oneFile = MIN_OUTPUT_FILE * WRITE_BYTES_PER_PARQUET_BYTE;
-          const need = (baseline + READ_MARGIN_BYTES + keys + oneFile) / (1 - GC_HEADROOM);
-          throw new LakehouseError(
-            'MEMORY_LIMIT',
-            `optimize: Z-ordering partition ${label} needs about ${mib(need)}: ${rows} rows × ${ZORDER_KEY_BYTES_PER_ROW} bytes ` +
-              `of sort keys (${mib(keys)}), ${mib(oneFile)} to write a 1 MiB file, ${mib(READ_MARGIN_BYTES)} to read and ` +
-              `${mib(baseline)} this process already uses, plus ${GC_HEADROOM * 100}% headroom; --memory-limit is ${mib(limit!)}. Raise --memory-limit to at ` +
-              `least ${mib(need)}, partition the table more finely, or compact without --zorder-by`,
-          );
-        }
-        peakZKeys = Math.max(peakZKeys, keys + Math.min(fileSize, bytes) * WRITE_BYTES_PER_PARQUET_BYTE);
+            : Math.max(
+                Math.min(MIN_OUTPUT_FILE, outputFileSize),
+                Math.min(outputFileSize, Math.floor(available / 2 / WRITE_BYTES_PER_PARQUET_BYTE)),
+              );
+        peakZ = Math.max(
+          peakZ,
+          ZORDER_SAMPLE_BYTES + Math.min(fileSize, bytes) * WRITE_BYTES_PER_PARQUET_BYTE,
+        );
         part.action = 'zorder';
         part.filesIn = g.files.length;
         part.bytesIn = bytes;
@@ -468,7 +476,7 @@ async function planInternal(
   const estimatedPeakMemory =
     baseline +
     READ_MARGIN_BYTES +
-    Math.max(perBinPeak * Math.min(concurrency, Math.max(1, bins.length)), peakZKeys);
+    Math.max(perBinPeak * Math.min(concurrency, Math.max(1, bins.length)), peakZ);
   const plan: OptimizePlan = {
     version: snapshot.version,
     targetFileSize: target,
@@ -489,8 +497,9 @@ async function planInternal(
     limit === undefined
       ? Math.max(512 * MIB, target * 8)
       : Math.max(MIN_OUTPUT_FILE, Math.floor((outputFileSize * WRITE_BYTES_PER_PARQUET_BYTE) / 4));
-  const zPassBudget = limit === undefined ? softBudget : available;
-  return { plan, bins, snapshot, zColumns, predicate, writerBufferCap, zPassBudget };
+  // Spill buffers plus the IPC copy of the one being flushed stay within half the budget.
+  const zSpillBufferCap = limit === undefined ? 256 * MIB : Math.max(4 * MIB, Math.floor(available / 6));
+  return { plan, bins, snapshot, zColumns, predicate, writerBufferCap, zSpillBufferCap };
 }
 
 interface BinResult {
@@ -499,6 +508,7 @@ interface BinResult {
   rowsRead: number;
   rowsWritten: number;
   batches: number;
+  spilledBytes?: number;
 }
 
 /** Run OPTIMIZE (see the module doc). */
@@ -525,6 +535,7 @@ export async function optimize(store: ObjectStore, options: OptimizeOptions = {}
     numConflictsResolved: 0,
     numRebases: 0,
     numBinsDropped: 0,
+    spilledBytes: 0,
     executionTimeMs: 0,
     plan,
   };
@@ -621,6 +632,7 @@ export async function optimize(store: ObjectStore, options: OptimizeOptions = {}
           ? await zorderBin(store, layout, internal, bin, options, runId)
           : await compactBin(store, layout, internal, bin, options);
       metrics.numBatches += result.batches;
+      metrics.spilledBytes += result.spilledBytes ?? 0;
       if (result.rowsRead !== result.rowsWritten)
         throw new LakehouseError(
           'INTERNAL',
@@ -721,13 +733,27 @@ async function compactBin(
     }
   }
   const adds = await writer.finish();
+  // The bin's batches and encoding copies are garbage now; free them before the next bin reads.
+  if (internal.plan.memoryLimit !== null) collectGarbage();
   return { bin, adds, rowsRead, rowsWritten: writer.numRows, batches };
 }
 
+/** One flushed run of rows of a spill part: an Arrow IPC stream, then the rows' Z-values. */
+interface SpillChunk {
+  offset: number;
+  ipcBytes: number;
+  rows: number;
+}
+
 /**
- * Z-order one partition: (1) sample the Z columns for rank boundaries; (2) compute every row's
- * Z-value and, from their order, the output file each row goes to; (3) in as many passes as
- * memory needs, read the partition and write each output file from the rows routed to it.
+ * Z-order one partition in bounded memory, whatever its size:
+ * (1) one read of the Z-order columns feeds a joint reservoir sample of rows, which gives each
+ *     column's rank boundaries and the Z-value quantiles that split the partition into output
+ *     files of about `bin.fileSize` (Spark's range partitioning);
+ * (2) one read of all columns routes each row by its Z-value to its output file's spill file on
+ *     local disk (Arrow IPC plus the Z-values; buffers flushed largest first past a cap);
+ * (3) each spill file is read back, its rows sorted by Z-value run by run, and written as the
+ *     output file. Memory: the sample, one read batch, the spill buffers, one output file.
  */
 async function zorderBin(
   store: ObjectStore,
@@ -741,109 +767,134 @@ async function zorderBin(
   const bits = bitsPerColumn(zNames.length);
   let batches = 0;
 
-  // (1) rank boundaries from a sample
-  const samplers = zNames.map(() => new ColumnSampler());
+  // (1) a joint sample of rows: rank boundaries and output-file boundaries
+  const sampler = new RowSampler();
   let rows = 0;
   for (const f of bin.files) {
     for await (const b of readDataFile(store, layout, f, { columns: zNames })) {
       rows += b.numRows;
       batches++;
-      b.data.children.forEach((d, c) => samplers[c]!.add(d));
+      sampler.add(b.data.children);
     }
   }
-  const rankers = samplers.map((s) => s.ranker(bits));
+  const rankers = sampler.rankers(bits);
+  const outFiles = Math.max(1, Math.min(Math.ceil(bin.bytes / bin.fileSize), rows));
+  const bounds = sampler.zBounds(rankers, bits, outFiles);
 
-  // (2) Z-values, their order, and each row's output file
-  const z = new Float64Array(rows);
-  let at = 0;
-  for (const f of bin.files) {
-    for await (const b of readDataFile(store, layout, f, { columns: zNames })) {
-      z.set(zValues(b.data.children, rankers, bits), at);
-      at += b.numRows;
-    }
-  }
-  const outFiles = Math.max(1, Math.ceil(bin.bytes / bin.fileSize));
-  const rowsPerFile = Math.max(1, Math.ceil(rows / outFiles));
-  // File boundaries are Z-value quantiles of a sorted copy (a native numeric sort: no callback
-  // per comparison, no boxing); each row's file is then found by binary search. Rows with equal
-  // Z-values share a file.
-  const bounds = new Float64Array(outFiles - 1);
-  {
-    const sorted = Float64Array.from(z).sort();
-    for (let j = 1; j < outFiles; j++) bounds[j - 1] = sorted[Math.floor((j * rows) / outFiles)]!;
-  }
-  const fileOf = new Uint32Array(rows);
-  for (let i = 0; i < rows; i++) {
-    let lo = 0;
-    let hi = bounds.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (bounds[mid]! <= z[i]!) lo = mid + 1;
-      else hi = mid;
-    }
-    fileOf[i] = lo;
-  }
-
-  // (3) passes over the partition, each writing the output files that fit in memory together
-  // A pass holds its files' rows (Arrow) while one of them is being written (its extra copies).
-  const perFile = bin.bytes / outFiles;
-  const budget = Math.max(0, internal.zPassBudget - rows * ZORDER_KEY_BYTES_PER_ROW);
-  const writing = perFile * (WRITE_BYTES_PER_PARQUET_BYTE - ARROW_BYTES_PER_PARQUET_BYTE);
-  let filesPerPass = Math.max(
-    1,
-    Math.floor((budget - writing) / Math.max(1, perFile * ARROW_BYTES_PER_PARQUET_BYTE)),
-  );
-  const tags = {
-    ZCUBE_ID: runId,
-    ZCUBE_ZORDER_BY: JSON.stringify(zNames),
-    ZCUBE_ZORDER_CURVE: 'zorder',
-  };
-  const adds: AddAction[] = [];
-  let rowsWritten = 0;
-  let measured: number | undefined;
-  for (let lo = 0; lo < outFiles; lo += filesPerPass) {
-    if (measured !== undefined) {
-      // After the first pass, size the others by the Arrow bytes per row actually read.
-      const perFileArrow = Math.max(1, measured * rowsPerFile);
-      filesPerPass = Math.max(1, Math.floor((budget - writing) / perFileArrow));
-    }
-    const hi = Math.min(outFiles, lo + filesPerPass);
-    const pieces = new Map<number, RecordBatch[]>();
-    let base = 0;
-    let arrowRead = 0;
-    for (const f of bin.files) {
-      for await (const b of readDataFile(store, layout, f)) {
-        batches++;
-        arrowRead += arrowBytes(b.data);
-        const groups = new Map<number, number[]>();
-        for (let i = 0; i < b.numRows; i++) {
-          const out = fileOf[base + i]!;
-          if (out < lo || out >= hi) continue;
-          let g = groups.get(out);
-          if (!g) groups.set(out, (g = []));
-          g.push(i);
-        }
-        base += b.numRows;
-        for (const [out, idx] of groups) {
-          // Sort within the piece by Z-value too, so row groups cluster as well.
-          idx.sort((x, y) => z[base - b.numRows + x]! - z[base - b.numRows + y]!);
-          let list = pieces.get(out);
-          if (!list) pieces.set(out, (list = []));
-          list.push(idx.length === b.numRows && idx.every((v, k) => v === k) ? b : takeBatch(b, idx));
+  // (2) route every row to its output file's spill file
+  const spillRoot = await mkdtemp(path.join(options.spillDirectory ?? os.tmpdir(), 'lakehouse-zorder-'));
+  try {
+    const handles: (FileHandle | undefined)[] = new Array(outFiles);
+    const sizes = new Array<number>(outFiles).fill(0);
+    const chunks: SpillChunk[][] = Array.from({ length: outFiles }, () => []);
+    const pending: { batches: RecordBatch[]; z: Float64Array[]; bytes: number }[] = Array.from(
+      { length: outFiles },
+      () => ({ batches: [], z: [], bytes: 0 }),
+    );
+    let pendingBytes = 0;
+    const flush = async (part: number): Promise<void> => {
+      const p = pending[part]!;
+      if (p.batches.length === 0) return;
+      const ipc = tableToIPC(new Table(p.batches), 'stream');
+      const n = p.z.reduce((s, z) => s + z.length, 0);
+      const z = new Float64Array(n);
+      let at = 0;
+      for (const piece of p.z) {
+        z.set(piece, at);
+        at += piece.length;
+      }
+      const h = (handles[part] ??= await open(path.join(spillRoot, `part-${part}.spill`), 'w'));
+      await h.write(ipc, 0, ipc.byteLength, sizes[part]);
+      await h.write(new Uint8Array(z.buffer), 0, z.byteLength, sizes[part]! + ipc.byteLength);
+      chunks[part]!.push({ offset: sizes[part]!, ipcBytes: ipc.byteLength, rows: n });
+      sizes[part]! += ipc.byteLength + z.byteLength;
+      pendingBytes -= p.bytes;
+      pending[part] = { batches: [], z: [], bytes: 0 };
+    };
+    const spillCap = internal.zSpillBufferCap;
+    try {
+      for (const f of bin.files) {
+        for await (const b of readDataFile(store, layout, f)) {
+          batches++;
+          const zColumns = zNames.map((n) => b.getChild(n)!.data[0]!);
+          const z = zValues(zColumns, rankers, bits);
+          const groups = new Map<number, number[]>();
+          for (let i = 0; i < b.numRows; i++) {
+            const part = partOf(bounds, z[i]!);
+            let g = groups.get(part);
+            if (!g) groups.set(part, (g = []));
+            g.push(i);
+          }
+          for (const [part, idx] of groups) {
+            const piece = idx.length === b.numRows ? b : takeBatch(b, idx);
+            const p = pending[part]!;
+            p.batches.push(piece);
+            p.z.push(idx.length === b.numRows ? z : Float64Array.from(idx, (i) => z[i]!));
+            const bytes = arrowBytes(piece.data) + idx.length * 8;
+            p.bytes += bytes;
+            pendingBytes += bytes;
+          }
+          if (pendingBytes > spillCap) {
+            while (pendingBytes > spillCap / 2) {
+              let largest = 0;
+              for (let k = 1; k < outFiles; k++) if (pending[k]!.bytes > pending[largest]!.bytes) largest = k;
+              await flush(largest);
+            }
+            // The flushed pieces and their IPC copies are garbage now: free them before reading on.
+            if (internal.plan.memoryLimit !== null) collectGarbage();
+          }
         }
       }
+      for (let part = 0; part < outFiles; part++) await flush(part);
+    } finally {
+      await Promise.all(handles.map((h) => h?.close()));
     }
-    measured ??= arrowRead / Math.max(1, rows);
-    for (let out = lo; out < hi; out++) {
-      const list = pieces.get(out);
-      pieces.delete(out);
-      if (!list?.length) continue;
-      const writer = writerFor(store, internal, options, Number.MAX_SAFE_INTEGER);
-      for (const b of list) await writer.write(b);
-      list.length = 0;
+    const spilled = sizes.reduce((s, x) => s + x, 0);
+
+    // (3) each output file from its spill file, sorted by Z-value within each run of rows
+    const tags = {
+      ZCUBE_ID: runId,
+      ZCUBE_ZORDER_BY: JSON.stringify(zNames),
+      ZCUBE_ZORDER_CURVE: 'zorder',
+    };
+    const adds: AddAction[] = [];
+    let rowsWritten = 0;
+    for (let part = 0; part < outFiles; part++) {
+      if (chunks[part]!.length === 0) continue;
+      const writer = writerFor(
+        store,
+        internal,
+        options,
+        Math.min(
+          internal.writerBufferCap,
+          Math.max(MIN_OUTPUT_FILE, Math.floor((bin.fileSize * WRITE_BYTES_PER_PARQUET_BYTE) / 4)),
+        ),
+      );
+      const h = await open(path.join(spillRoot, `part-${part}.spill`), 'r');
+      try {
+        for (const c of chunks[part]!) {
+          const ipc = new Uint8Array(c.ipcBytes);
+          await h.read(ipc, 0, c.ipcBytes, c.offset);
+          const z = new Float64Array(c.rows);
+          await h.read(new Uint8Array(z.buffer), 0, z.byteLength, c.offset + c.ipcBytes);
+          let base = 0;
+          for (const b of tableFromIPC(ipc).batches) {
+            const order = Array.from({ length: b.numRows }, (_, i) => i);
+            order.sort((x, y) => z[base + x]! - z[base + y]!);
+            base += b.numRows;
+            await writer.write(takeBatch(b, order));
+          }
+        }
+      } finally {
+        await h.close();
+      }
+      await rm(path.join(spillRoot, `part-${part}.spill`), { force: true });
+      if (internal.plan.memoryLimit !== null) collectGarbage();
       for (const a of await writer.finish()) adds.push({ ...a, tags: { ...a.tags, ...tags } });
       rowsWritten += writer.numRows;
     }
+    return { bin, adds, rowsRead: rows, rowsWritten, batches, spilledBytes: spilled };
+  } finally {
+    await rm(spillRoot, { recursive: true, force: true });
   }
-  return { bin, adds, rowsRead: rows, rowsWritten, batches };
 }

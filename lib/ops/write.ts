@@ -23,10 +23,11 @@ import { conformBatch } from '../data/conform.js';
 import { type Expr, formatFilter, parseFilter, referencedColumns } from '../data/expr.js';
 import { evaluateBatch, fileTruth, onlyPartitionColumns, parseStats, T } from '../data/expr-eval.js';
 import type { ParquetCompression } from '../data/parquet-io.js';
-import { DataFileWriter } from '../data/writer.js';
+import { DataFileWriter, DEFAULT_TARGET_FILE_SIZE } from '../data/writer.js';
 import { LakehouseError, isLakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { newTableActions } from './create.js';
+import { planWriteMemory, type WriteMemoryPlan } from './memory-budget.js';
 import { removeMatchingRows } from './rewrite.js';
 
 /**
@@ -80,6 +81,12 @@ export interface WriteOptions {
   rowGroupBytes?: number;
   /** Extra commitInfo fields. */
   commitInfo?: Record<string, unknown>;
+  /**
+   * Peak memory (bytes) the process may reach; default none. Buffered rows are flushed early and
+   * files capped (`planWriteMemory`) so the estimate stays under it; refuses up front
+   * (MEMORY_LIMIT), before anything is written, when not even a 1 MiB file fits.
+   */
+  memoryLimit?: number;
 }
 
 export interface WriteMetrics {
@@ -97,6 +104,8 @@ export interface WriteMetrics {
   /** Whether this write changed the table schema. */
   schemaChanged: boolean;
   createdTable: boolean;
+  /** With `memoryLimit`: the file size and buffer cap it was planned with. */
+  memory?: WriteMemoryPlan;
 }
 
 export type WriteInput = RecordBatch | Table | Iterable<RecordBatch> | AsyncIterable<RecordBatch>;
@@ -202,6 +211,11 @@ export async function writeTable(
   }
   const replaceWhere =
     typeof options.replaceWhere === 'string' ? parseFilter(options.replaceWhere) : options.replaceWhere;
+  // Before any data is read: refuse a budget nothing fits in.
+  let memory =
+    options.memoryLimit === undefined
+      ? undefined
+      : planWriteMemory('write', options.memoryLimit, options.targetFileSize ?? DEFAULT_TARGET_FILE_SIZE);
 
   let snapshot: Snapshot | null;
   try {
@@ -348,9 +362,15 @@ export async function writeTable(
       : ((metadata.configuration['delta.columnMapping.mode'] as 'name' | 'id' | undefined) ?? 'none');
   const target = deltaSchemaToArrow(schema);
   const numIndexed = Number(metadata.configuration['delta.dataSkippingNumIndexedCols'] ?? 32);
+  if (memory) {
+    // Re-plan now that the snapshot is loaded (it is part of what the process holds).
+    memory = planWriteMemory('write', memory.memoryLimit, options.targetFileSize ?? DEFAULT_TARGET_FILE_SIZE);
+    metrics.memory = memory;
+  }
   const writerOptions = {
     compression: options.compression,
-    targetFileSize: options.targetFileSize,
+    targetFileSize: memory?.targetFileSize ?? options.targetFileSize,
+    ...(memory ? { maxBufferedBytes: memory.maxBufferedBytes } : {}),
     rowGroupRows: options.rowGroupRows,
     rowGroupBytes: options.rowGroupBytes,
     numIndexedCols: Number.isFinite(numIndexed) ? numIndexed : 32,

@@ -12,8 +12,12 @@
  *   overlap on the Z-order columns: the mean share of the other files whose min/max box meets a
  *   file's box (0 = disjoint files, 1 = every file overlaps every other). A point lookup on those
  *   columns reads about `1 + score × (n − 1)` of `n` files.
+ * - `RowSampler` keeps a joint reservoir sample of whole rows of the Z-order columns: the per-column
+ *   rank boundaries and the Z-value quantiles that split a partition into output files both come
+ *   from it, so a partition of any size is clustered from one bounded sample (as Spark's
+ *   range partitioning does) instead of from every row's Z-value held in memory.
  */
-import type { Data } from 'apache-arrow';
+import { type Data, Type } from 'apache-arrow';
 import type { AddAction } from '../delta/actions.js';
 import { scalarAt, type Scalar } from '../data/arrow-values.js';
 import { parseStats } from '../data/expr-eval.js';
@@ -77,14 +81,7 @@ export class ColumnSampler {
 
   /** The rank mapping for `bits` bits. */
   ranker(bits: number): ColumnRanker {
-    const sorted = [...this.sample].sort(compareScalars);
-    const buckets = Math.min(2 ** bits, sorted.length);
-    const bounds: ZValue[] = [];
-    for (let j = 1; j < buckets; j++) {
-      const v = sorted[Math.floor((j * sorted.length) / buckets)]!;
-      if (bounds.length === 0 || compareScalars(bounds[bounds.length - 1]!, v) < 0) bounds.push(v);
-    }
-    return new ColumnRanker(bounds, bits);
+    return rankerFromValues([...this.sample], bits);
   }
 }
 
@@ -97,10 +94,25 @@ export class ColumnRanker {
     bits: number,
   ) {
     this.scale = bounds.length === 0 ? 0 : (2 ** bits - 1) / bounds.length;
+    this.numeric = bounds.every((b) => typeof b === 'number');
   }
+
+  private readonly numeric: boolean;
 
   rank(v: Scalar): number {
     if (v === null || v instanceof Uint8Array) return 0;
+    if (this.numeric && typeof v === 'number') {
+      // All boundaries are numbers: compare directly (the hot path for double columns).
+      const bounds = this.bounds as readonly number[];
+      let lo = 0;
+      let hi = bounds.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (bounds[mid]! <= v) lo = mid + 1;
+        else hi = mid;
+      }
+      return Math.floor(lo * this.scale);
+    }
     // Number of boundaries <= v (upper bound by binary search).
     let lo = 0;
     let hi = this.bounds.length;
@@ -116,8 +128,9 @@ export class ColumnRanker {
 /** Interleave the bits of `ranks` (each `bits` wide), most significant bit first. */
 export function interleave(ranks: readonly number[], bits: number): number {
   let z = 0;
+  // Ranks have at most 16 bits (bitsPerColumn), so integer shifts are exact.
   for (let b = bits - 1; b >= 0; b--) {
-    for (const r of ranks) z = z * 2 + (Math.floor(r / 2 ** b) % 2);
+    for (let c = 0; c < ranks.length; c++) z = z * 2 + ((ranks[c]! >>> b) & 1);
   }
   return z;
 }
@@ -131,11 +144,103 @@ export function zValues(
   const n = columns[0]?.length ?? 0;
   const out = new Float64Array(n);
   const ranks = new Array<number>(columns.length).fill(0);
+  // Doubles without nulls are read straight from their buffer (no per-row type dispatch).
+  const direct = columns.map((d) =>
+    d.typeId === Type.Float && d.nullCount === 0 && d.values instanceof Float64Array
+      ? (d.values as Float64Array)
+      : undefined,
+  );
   for (let i = 0; i < n; i++) {
-    for (let c = 0; c < columns.length; c++) ranks[c] = rankers[c]!.rank(scalarAt(columns[c]!, i));
+    for (let c = 0; c < columns.length; c++) {
+      const values = direct[c];
+      ranks[c] = rankers[c]!.rank(values ? values[i]! : scalarAt(columns[c]!, i));
+    }
     out[i] = interleave(ranks, bits);
   }
   return out;
+}
+
+/**
+ * A joint reservoir sample of rows of the Z-order columns (deterministic: the same input gives
+ * the same sample). `rankers` derives each column's rank boundaries from the sampled values;
+ * `zBounds` the Z-values that split the sampled rows into `parts` parts of equal count.
+ */
+export class RowSampler {
+  private readonly rows: Scalar[][] = [];
+  private seen = 0;
+  private readonly random = prng(0x5eed);
+
+  constructor(private readonly capacity = ZORDER_ROW_SAMPLE_SIZE) {}
+
+  /** Rows sampled so far. */
+  get size(): number {
+    return this.rows.length;
+  }
+
+  add(columns: readonly Data[]): void {
+    const n = columns[0]?.length ?? 0;
+    for (let i = 0; i < n; i++) {
+      this.seen++;
+      let slot = this.rows.length;
+      if (slot >= this.capacity) {
+        slot = Math.floor(this.random() * this.seen);
+        if (slot >= this.capacity) continue;
+      }
+      this.rows[slot] = columns.map((d) => scalarAt(d, i));
+    }
+  }
+
+  rankers(bits: number): ColumnRanker[] {
+    const k = this.rows[0]?.length ?? 0;
+    return Array.from({ length: k }, (_, c) => {
+      const values: ZValue[] = [];
+      for (const r of this.rows) {
+        const v = r[c];
+        if (v !== null && v !== undefined && !(v instanceof Uint8Array)) values.push(v);
+      }
+      return rankerFromValues(values, bits);
+    });
+  }
+
+  /** Z-value boundaries splitting the sample into `parts` parts: `parts - 1` non-decreasing values. */
+  zBounds(rankers: readonly ColumnRanker[], bits: number, parts: number): Float64Array {
+    const z = new Float64Array(this.rows.length);
+    const ranks = new Array<number>(rankers.length).fill(0);
+    this.rows.forEach((r, i) => {
+      for (let c = 0; c < rankers.length; c++) ranks[c] = rankers[c]!.rank(r[c] ?? null);
+      z[i] = interleave(ranks, bits);
+    });
+    z.sort();
+    const bounds = new Float64Array(Math.max(0, parts - 1));
+    for (let j = 1; j < parts; j++) bounds[j - 1] = z.length ? z[Math.floor((j * z.length) / parts)]! : 0;
+    return bounds;
+  }
+}
+
+/** Rows in a `RowSampler`'s sample. */
+export const ZORDER_ROW_SAMPLE_SIZE = 65_536;
+
+/** The part (0 … bounds.length) a Z-value falls in: the number of bounds at or below it. */
+export function partOf(bounds: Float64Array, z: number): number {
+  let lo = 0;
+  let hi = bounds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (bounds[mid]! <= z) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function rankerFromValues(values: ZValue[], bits: number): ColumnRanker {
+  const sorted = values.sort(compareScalars);
+  const buckets = Math.min(2 ** bits, sorted.length);
+  const bounds: ZValue[] = [];
+  for (let j = 1; j < buckets; j++) {
+    const v = sorted[Math.floor((j * sorted.length) / buckets)]!;
+    if (bounds.length === 0 || compareScalars(bounds[bounds.length - 1]!, v) < 0) bounds.push(v);
+  }
+  return new ColumnRanker(bounds, bits);
 }
 
 function statBound(obj: unknown, name: string): unknown {

@@ -6,7 +6,7 @@ import { restore } from '../../ops/restore.js';
 import { tableHistory } from '../../ops/history.js';
 import { describeTable } from '../../ops/describe.js';
 import { readInventory } from '../../storage/inventory.js';
-import { parseCount, parseKeyValues } from '../args.js';
+import { parseCount, parseKeyValues, parseSize } from '../args.js';
 import { formatBytes, formatTable, printJson, Progress } from '../output.js';
 import { tableCommand, withStore, type TableCommandOptions } from '../table.js';
 
@@ -98,17 +98,23 @@ export function register(program: Command): void {
       },
     );
 
-  tableCommand(program, 'checkpoint', 'write a checkpoint of the latest version now').action(
-    async (uri: string, opts: TableCommandOptions) => {
+  tableCommand(program, 'checkpoint', 'write a checkpoint of the latest version now')
+    .option(
+      '--memory-limit <size>',
+      'refuse up front, with an estimate, when the checkpoint would need more memory',
+    )
+    .action(async (uri: string, opts: TableCommandOptions & { memoryLimit?: string }) => {
       await withStore(uri, opts, async (store) => {
-        const r = await checkpoint(store);
+        const r = await checkpoint(
+          store,
+          opts.memoryLimit ? { memoryLimit: parseSize(opts.memoryLimit, '--memory-limit') } : {},
+        );
         if (opts.format === 'json') return printJson(r);
         process.stdout.write(
           `checkpoint at version ${r.version}: ${r.numOfAddFiles} file(s), ${r.size} action(s), ${formatBytes(r.sizeInBytes)} (${r.path})\n`,
         );
       });
-    },
-  );
+    });
 
   tableCommand(
     program,

@@ -13,6 +13,7 @@ interface OptimizeCommandOptions extends TableCommandOptions {
   concurrency?: string;
   commitEvery?: string;
   memoryLimit?: string;
+  spillDir?: string;
   compression?: string;
 }
 
@@ -30,6 +31,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'bins rewritten at the same time (default 1)')
     .option('--commit-every <n>', 'commit progress after every N bins (default: one commit at the end)')
     .option('--memory-limit <size>', 'stay under this peak memory, or refuse up front with an estimate')
+    .option('--spill-dir <dir>', 'Z-order: local folder for spill files (default: the OS temp folder)')
     .option('--compression <codec>', 'codec of the new files: snappy, zstd, gzip, lz4 or uncompressed')
     .action(async (uri: string, opts: OptimizeCommandOptions) => {
       await withStore(uri, opts, async (store) => {
@@ -52,6 +54,7 @@ export function register(program: Command): void {
             : {}),
           ...(opts.commitEvery ? { commitEvery: parseCount(opts.commitEvery, '--commit-every') } : {}),
           ...(opts.memoryLimit ? { memoryLimit: parseSize(opts.memoryLimit, '--memory-limit') } : {}),
+          ...(opts.spillDir ? { spillDirectory: opts.spillDir } : {}),
           ...(opts.compression ? { compression: opts.compression as 'snappy' } : {}),
           onProgress: (done, total) => {
             progress ??= new Progress('optimize', total);

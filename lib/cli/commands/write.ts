@@ -25,6 +25,7 @@ interface WriteCommandOptions extends TableCommandOptions {
   rowGroupRows?: string;
   appId?: string;
   appVersion?: string;
+  memoryLimit?: string;
 }
 
 /** `lakehouse write <uri> --input FILE [--mode append|overwrite] [--replace-where P] [--merge-schema]` */
@@ -54,6 +55,10 @@ export function register(program: Command): void {
     .option('--row-group-rows <n>', 'maximum rows per Parquet row group')
     .option('--app-id <id>', 'idempotent write: application id (with --app-version)')
     .option('--app-version <n>', 'idempotent write: skip if this version was already committed for --app-id')
+    .option(
+      '--memory-limit <size>',
+      'stay under this peak memory (flush buffered rows early, cap file sizes), or refuse up front with an estimate',
+    )
     .action(async (uri: string, opts: WriteCommandOptions) => {
       const format = (opts.inputFormat ??
         (opts.input === '-' ? 'jsonl' : inputFormatOf(opts.input))) as InputFormat;
@@ -102,6 +107,7 @@ export function register(program: Command): void {
           appId: opts.appId,
           appVersion:
             opts.appVersion === undefined ? undefined : parseCount(opts.appVersion, '--app-version'),
+          ...(opts.memoryLimit ? { memoryLimit: parseSize(opts.memoryLimit, '--memory-limit') } : {}),
         });
         if (opts.format === 'json') return printJson(m);
         if (m.skipped) {

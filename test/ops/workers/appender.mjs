@@ -1,9 +1,10 @@
 // One appender of the optimize-under-ingest test: appends small batches to a table through the
 // built library (dist/) as fast as it can, until the stop file exists.
-// argv: <table-dir> <writer-id> <stop-file>. Prints "ready" after its first commit, then at the
-// end one JSON line: { writer, appends, versions, retries }.
+// argv: <table-dir or URI> <writer-id> <stop-file>; storage options (e.g. MinIO's) as JSON in
+// LAKEHOUSE_TEST_STORAGE_OPTIONS. Prints "ready" after its first commit, then at the end one JSON
+// line: { writer, appends, versions, retries }.
 import { existsSync } from 'node:fs';
-import { LocalObjectStore } from '../../../dist/lib/storage/local.js';
+import { openStore } from '../../../dist/lib/storage/index.js';
 import { writeTable } from '../../../dist/lib/ops/write.js';
 import { batchFromRows } from '../../../dist/lib/data/arrow-build.js';
 import { deltaSchemaToArrow } from '../../../dist/lib/delta/arrow-schema.js';
@@ -11,7 +12,7 @@ import { resolveSchema } from '../../../dist/lib/ops/create.js';
 
 const [dir, writer, stopFile] = process.argv.slice(2);
 const schema = deltaSchemaToArrow(resolveSchema('id:long,day:string,x:long,y:long,name:string'));
-const store = new LocalObjectStore(dir);
+const store = await openStore(dir, JSON.parse(process.env.LAKEHOUSE_TEST_STORAGE_OPTIONS ?? '{}'));
 const versions = [];
 let retries = 0;
 for (let seq = 0; !existsSync(stopFile);) {
@@ -31,4 +32,5 @@ for (let seq = 0; !existsSync(stopFile);) {
     retries++;
   }
 }
+await store.close?.();
 process.stdout.write(`${JSON.stringify({ writer, appends: versions.length, versions, retries })}\n`);
