@@ -68,8 +68,9 @@ export const SCENARIOS: Scenario[] = [
     compare: ['rows'],
     oursRssLimitMb: BUDGET_MIB,
   },
-  // Each side compacts the table (not timed), then optimizes it again (timed): files rewritten by the second.
-  { name: 'optimize-second', fixture: 'budget', work: 'copy', compare: ['rows', 'removed'] },
+  // Each side compacts the table (not timed), then optimizes it again (timed). The files the second
+  // run rewrites (`removed`) are the figure compared in the README, not a correctness check.
+  { name: 'optimize-second', fixture: 'budget', work: 'copy', compare: ['rows'] },
 ];
 
 interface Measured {
