@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {
   Bool,
   Field,
@@ -167,6 +170,58 @@ describe('plan on MinIO through the CLI', () => {
       expect(await countRows(store)).toBe(30);
       p = JSON.parse(cli(['plan', uri, '--retention-hours', '0', '--format', 'json']).stdout);
       expect(p.vacuum.filesToDelete).toBe(0);
+    }));
+});
+
+describe('plan a folder of LakeTables whose tables live on MinIO', () => {
+  test('each table planned with its own settings; a table not created yet is reported, not an error', () =>
+    withTable(async (store, uri) => {
+      await appendSmallFiles(store, 2); // 4 small files in 2 partitions
+      expect(cli(['optimize', uri]).code).toBe(0); // version 2: 4 removed files
+      const removedBytes = (await vacuum(store, { dryRun: true, retentionHours: 0, force: true }))
+        .bytesDeleted;
+      const specs = mkdtempSync(path.join(os.tmpdir(), 'lk-specs-'));
+      const table = (name: string, location: string, maintenance: string, ...extra: string[]): string =>
+        [
+          'apiVersion: lakehouse.dev/v1alpha1',
+          'kind: LakeTable',
+          `metadata: { name: ${name} }`,
+          'spec:',
+          `  location: ${location}`,
+          '  schema: { columns: [{ name: id, type: long }, { name: day, type: string }, { name: name, type: string }] }',
+          '  partitionBy: [day]',
+          `  maintenance: ${maintenance}`,
+          ...extra,
+        ].join('\n');
+      writeFileSync(
+        path.join(specs, 'a.yaml'),
+        table(
+          'events',
+          uri,
+          '{ vacuum: { retention: 0s, unsafeAllowShortRetention: true } }',
+          '  properties: { delta.deletedFileRetentionDuration: "interval 0 seconds" }',
+        ),
+      );
+      writeFileSync(
+        path.join(specs, 'b.yaml'),
+        table('later', minio.uri(), '{ compaction: { targetFileSize: 1Ki } }'),
+      );
+      const r = cli(['plan', specs, '--format', 'json']);
+      expect(r.stderr).toBe('');
+      const plans = JSON.parse(r.stdout);
+      expect(plans).toHaveLength(2);
+      expect(plans[0]).toMatchObject({
+        cloud: 'aws',
+        version: 2,
+        optimize: { filesToRewrite: 0 },
+        vacuum: {
+          retentionHours: 0,
+          filesToDelete: 4,
+          bytesToDelete: removedBytes,
+          timeTravelLost: { from: 0, to: 1 },
+        },
+      });
+      expect(plans[1]).toMatchObject({ name: 'later', missing: expect.stringMatching(/not created/) });
     }));
 });
 
