@@ -710,6 +710,8 @@ function writerFor(
     // One file per bin (its inputs already fit the target); the buffer cap splits it only when memory demands.
     targetFileSize: Number.MAX_SAFE_INTEGER,
     maxBufferedBytes: bufferCap,
+    // Under a memory limit, one file in flight: the budget counts one file being written.
+    ...(internal.plan.memoryLimit !== null ? { encodeConcurrency: 1 } : {}),
     numIndexedCols: Number.isFinite(numIndexed) ? numIndexed : 32,
     dataChange: false,
   });

@@ -370,7 +370,8 @@ export async function writeTable(
   const writerOptions = {
     compression: options.compression,
     targetFileSize: memory?.targetFileSize ?? options.targetFileSize,
-    ...(memory ? { maxBufferedBytes: memory.maxBufferedBytes } : {}),
+    // Under a memory limit, one file in flight: the budget counts one file being encoded.
+    ...(memory ? { maxBufferedBytes: memory.maxBufferedBytes, encodeConcurrency: 1 } : {}),
     rowGroupRows: options.rowGroupRows,
     rowGroupBytes: options.rowGroupBytes,
     numIndexedCols: Number.isFinite(numIndexed) ? numIndexed : 32,
