@@ -46,6 +46,8 @@ export interface HealthMeasures {
   smallFiles: number;
   /** smallFiles / numFiles (0 for an empty table). */
   smallFileRatio: number;
+  /** Small files that share their partition with another small file: what optimize can merge. */
+  compactableSmallFiles: number;
   /** Version of the newest complete checkpoint the snapshot was loaded from; null without one. */
   lastCheckpointVersion: number | null;
   /** Commits after that checkpoint (every commit when there is none). */
@@ -94,8 +96,9 @@ const HOUR = 3_600_000;
 
 /**
  * The health score, 0–100 (100: nothing to do), from the measures alone:
- * - small files: `40 × smallFileRatio`, when at least two files are small (one small file
- *   cannot be compacted with anything);
+ * - small files: `40 × compactableSmallFiles / numFiles`: only small files that share their
+ *   partition with another small file count (a partition's lone small file cannot be merged with
+ *   anything, so a freshly compacted table scores full marks);
  * - checkpoint: 2 points per commit beyond `checkpointInterval` since the last checkpoint, at
  *   most 20 (readers replay those commits one by one);
  * - open time: `15 × openLatestMs / 10 s`, at most 15;
@@ -111,11 +114,11 @@ export function healthScore(m: HealthMeasures): { score: number; deductions: Hea
     const points = Math.round(raw * 10) / 10;
     if (points > 0) deductions.push({ measure, points, reason });
   };
-  if (m.smallFiles >= 2) {
+  if (m.compactableSmallFiles >= 2) {
     add(
       'smallFiles',
-      HEALTH_WEIGHTS.smallFiles * m.smallFileRatio,
-      `${m.smallFiles} of ${m.numFiles} files are small (optimize compacts them)`,
+      (HEALTH_WEIGHTS.smallFiles * m.compactableSmallFiles) / m.numFiles,
+      `${m.compactableSmallFiles} of ${m.numFiles} files are small and share a partition (optimize compacts them)`,
     );
   }
   const overdue = m.commitsSinceCheckpoint - m.checkpointInterval;
@@ -220,11 +223,19 @@ export async function measureHealth(store: ObjectStore, options: HealthOptions =
   let numFiles = 0;
   let bytes = 0;
   let small = 0;
+  const smallPerPartition = new Map<string, number>();
+  const partitionColumns = snapshot.partitionColumns;
   for (const add of snapshot.activeFilesIterator()) {
     numFiles++;
     bytes += add.size;
-    if (add.size < threshold) small++;
+    if (add.size < threshold) {
+      small++;
+      const key = partitionColumns.map((c) => add.partitionValues[c] ?? '\u0000').join('\u0001');
+      smallPerPartition.set(key, (smallPerPartition.get(key) ?? 0) + 1);
+    }
   }
+  let compactable = 0;
+  for (const n of smallPerPartition.values()) if (n >= 2) compactable += n;
   let removedFiles = 0;
   let removedBytes = 0;
   for (const rm of snapshot.tombstones()) {
@@ -259,6 +270,7 @@ export async function measureHealth(store: ObjectStore, options: HealthOptions =
     smallFileThreshold: threshold,
     smallFiles: small,
     smallFileRatio: numFiles === 0 ? 0 : small / numFiles,
+    compactableSmallFiles: compactable,
     lastCheckpointVersion: checkpoint?.version ?? null,
     commitsSinceCheckpoint: snapshot.version - (checkpoint?.version ?? -1),
     checkpointInterval: checkpointInterval(snapshot.properties),

@@ -84,6 +84,7 @@ export function healthOf(
     smallFileThreshold: state.smallFileThresholdBytes,
     smallFiles: state.smallFiles,
     smallFileRatio: state.files === 0 ? 0 : state.smallFiles / state.files,
+    compactableSmallFiles: state.compactableSmallFiles,
     lastCheckpointVersion: state.lastCheckpointVersion,
     commitsSinceCheckpoint: state.commitsSinceCheckpoint,
     checkpointInterval,

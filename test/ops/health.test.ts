@@ -17,6 +17,7 @@ async function healthLifeCycle(store: ObjectStore): Promise<void> {
     numFiles: 6,
     smallFiles: 6,
     smallFileRatio: 1,
+    compactableSmallFiles: 6,
     lastCheckpointVersion: null,
     commitsSinceCheckpoint: 3,
     checkpointInterval: 10,
@@ -37,6 +38,9 @@ async function healthLifeCycle(store: ObjectStore): Promise<void> {
   const orphan = await putOrphan(store, 1234);
   h = await measureHealth(store);
   expect(h).toMatchObject({ version: 3, numFiles: 2, smallFiles: 2, removedFilesInRetention: 6 });
+  // One small file per partition is all compaction can leave: nothing to merge, no deduction.
+  expect(h.compactableSmallFiles).toBe(0);
+  expect(h.deductions.find((d) => d.measure === 'smallFiles')).toBeUndefined();
   expect(h.removedBytesInRetention).toBe(bytesBefore);
   expect(h.orphanFiles).toBe(1); // the removed files are retained, not orphans
   expect(h.orphanBytes).toBe(1234);
@@ -76,6 +80,7 @@ const base: HealthMeasures = {
   smallFileThreshold: 100,
   smallFiles: 0,
   smallFileRatio: 0,
+  compactableSmallFiles: 0,
   lastCheckpointVersion: null,
   commitsSinceCheckpoint: 1,
   checkpointInterval: 10,
@@ -98,8 +103,18 @@ describe('health score rule', () => {
     expect(healthScore(base)).toEqual({ score: 100, deductions: [] });
   });
   test('each rule, at its cap and in between', () => {
-    expect(healthScore({ ...base, smallFiles: 5, smallFileRatio: 0.5 }).score).toBe(80);
+    expect(healthScore({ ...base, smallFiles: 5, smallFileRatio: 0.5, compactableSmallFiles: 5 }).score).toBe(
+      80,
+    );
     expect(healthScore({ ...base, smallFiles: 1, smallFileRatio: 0.1 }).score).toBe(100); // one small file: nothing to merge
+    // Five small files, each alone in its partition (a compacted table): nothing to merge either.
+    expect(healthScore({ ...base, smallFiles: 5, smallFileRatio: 0.5, compactableSmallFiles: 0 }).score).toBe(
+      100,
+    );
+    // Two of them share a partition: only those two count.
+    expect(healthScore({ ...base, smallFiles: 5, smallFileRatio: 0.5, compactableSmallFiles: 2 }).score).toBe(
+      92,
+    );
     expect(healthScore({ ...base, commitsSinceCheckpoint: 13 }).score).toBe(94);
     expect(healthScore({ ...base, commitsSinceCheckpoint: 500 }).score).toBe(80);
     expect(healthScore({ ...base, openLatestMs: 5000 }).score).toBe(93); // 7.5 points
@@ -118,6 +133,7 @@ describe('health score rule', () => {
       ...base,
       smallFiles: 10,
       smallFileRatio: 1,
+      compactableSmallFiles: 10,
       commitsSinceCheckpoint: 1000,
       openLatestMs: 1e6,
       reclaimableFiles: 1,
