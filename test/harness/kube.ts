@@ -393,6 +393,12 @@ function runKubectl(
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    // A command that reads no input may exit before its stdin is closed: the EPIPE that follows
+    // says nothing about the command (its exit code and output do), so it is not an error here.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
+    if (input === undefined) child.stdin.end();
+    else child.stdin.end(input);
   });
 }
