@@ -23,6 +23,7 @@ import {
   MIN_OUTPUT_FILE,
   READ_MARGIN_BYTES,
   WRITE_BYTES_PER_PARQUET_BYTE,
+  residentBytes,
 } from './memory-budget.js';
 import { tableLayout } from './rewrite.js';
 import { bitsPerColumn, clusteringScore, partOf, RowSampler, zValues } from './zorder.js';
@@ -324,7 +325,7 @@ async function planInternal(
   const sortedGroups = [...groups.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
   // ---- memory: concurrency first, then the size of the files written
-  const baseline = process.memoryUsage().rss;
+  const baseline = residentBytes();
   const limit = options.memoryLimit;
   let concurrency = concurrencyWanted;
   let outputFileSize = target;

@@ -229,6 +229,23 @@ describe('optimize: compaction', () => {
 });
 
 describe('optimize: memory budget', () => {
+  /**
+   * The plan is arithmetic on the process's resident memory. A jest worker's RSS moves by hundreds
+   * of MiB with garbage collection and the suites it ran before (2.5 GiB seen in CI, and dropping
+   * between two reads), so these planning tests pin the figure optimize reads.
+   */
+  async function withResidentMemory<T>(rss: number, run: () => Promise<T>): Promise<T> {
+    const real = process.memoryUsage;
+    const pinned = Object.assign(() => ({ ...real(), rss }), { rss: () => rss });
+    process.memoryUsage = pinned as typeof process.memoryUsage;
+    try {
+      return await run();
+    } finally {
+      process.memoryUsage = real;
+    }
+  }
+  const MiB = 1024 * 1024;
+
   test('a Z-order partition larger than the budget is planned through spill files, not refused', async () => {
     const store = await smallFiles('opt-mem', 2, 10, 1);
     // A partition whose statistics claim 40 million rows (800 MB of sort keys if held in memory).
@@ -242,9 +259,11 @@ describe('optimize: memory budget', () => {
     };
     const { Transaction } = await import('../../lib/delta/transaction.js');
     await new Transaction(store, snap, { operation: 'WRITE' }).addActions([{ add: fake }]).commit();
-    const rss = process.memoryUsage().rss;
-    const limit = rss + 400 * 1024 * 1024;
-    const m = await optimize(store, { zOrderBy: ['x'], memoryLimit: limit, dryRun: true });
+    const rss = 300 * MiB;
+    const limit = rss + 400 * MiB;
+    const m = await withResidentMemory(rss, () =>
+      optimize(store, { zOrderBy: ['x'], memoryLimit: limit, dryRun: true }),
+    );
     expect(m.plan.partitions[0]).toMatchObject({ action: 'zorder', filesIn: 3 });
     // Output files are capped so that one of them, the sample and reading fit the limit.
     expect(m.plan.outputFileSize).toBeLessThan(30 * 1024 * 1024);
@@ -256,18 +275,20 @@ describe('optimize: memory budget', () => {
 
   test('a tight limit lowers the concurrency and caps the files written', async () => {
     const store = await smallFiles('opt-cap', 2, 10, 1);
-    const rss = process.memoryUsage().rss;
+    const rss = 300 * MiB;
     const plan = (
-      await optimize(store, {
-        dryRun: true,
-        concurrency: 4,
-        memoryLimit: (rss + 96 * 1024 * 1024 + 24 * 1024 * 1024) / (1 - GC_HEADROOM),
-      })
+      await withResidentMemory(rss, () =>
+        optimize(store, {
+          dryRun: true,
+          concurrency: 4,
+          memoryLimit: (rss + 96 * MiB + 24 * MiB) / (1 - GC_HEADROOM),
+        }),
+      )
     ).plan;
     expect(plan.concurrency).toBe(1);
     expect(plan.outputFileSize).toBeLessThan(3 * 1024 * 1024);
     expect(plan.outputFileSize).toBeGreaterThan(1024 * 1024);
-    await expect(optimize(store, { memoryLimit: rss })).rejects.toMatchObject({
+    await expect(withResidentMemory(rss, () => optimize(store, { memoryLimit: rss }))).rejects.toMatchObject({
       code: 'MEMORY_LIMIT',
       message: expect.stringMatching(
         /--memory-limit [\d.]+ MiB is too small: .* raise --memory-limit to at least/,
