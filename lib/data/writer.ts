@@ -33,6 +33,7 @@ import { scalarAt } from './arrow-values.js';
 import { FIELD_ID_KEY, retypeData } from './conform.js';
 import { encodeParquet, parquetThreads } from './parquet-workers.js';
 import { CODEC_SUFFIX, type ParquetCompression } from './parquet-io.js';
+import type { WriteLease } from '../delta/write-lease.js';
 import { dataFileName, encodeAddPath, partitionFolder, serializePartitionValue } from './partition.js';
 import { DEFAULT_NUM_INDEXED_COLS, StatsCollector } from './stats.js';
 
@@ -67,6 +68,12 @@ export interface DataWriterOptions {
    * holds its rows until it is written: count them in memory budgets.
    */
   encodeConcurrency?: number;
+  /**
+   * The operation's write lease (`delta/write-lease.ts`), put before the first file so that a
+   * concurrent VACUUM with a short retention keeps the files until the commit. Every operation
+   * that commits the adds passes one; without it only the retention protects the files.
+   */
+  lease?: WriteLease;
 }
 
 /** Bytes an Arrow data tree occupies (buffers only). */
@@ -333,6 +340,7 @@ export class DataFileWriter {
       rowGroupBytes: this.options.rowGroupBytes,
     }).then(async (bytes) => {
       if (arrowSize > 0) this.ratio = Math.max(0.01, bytes.length / arrowSize);
+      await this.options.lease?.ensure();
       await this.store.put(relative, bytes);
       this.rowsWritten += stats.rows;
       this.written.push({
@@ -379,6 +387,7 @@ export class DataFileWriter {
     for (const key of [...this.buffers.keys()]) await this.flush(key);
     while (this.inflight.size > 0) await Promise.race(this.inflight);
     this.throwIfFailed();
+    this.options.lease?.assertHeld();
     return this.adds;
   }
 

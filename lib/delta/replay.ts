@@ -37,6 +37,8 @@ export interface TableState {
   domains: Map<string, DomainMetadataAction>;
   /** commitInfo of the commit at the snapshot version, when that file still exists. */
   commitInfo: CommitInfo | null;
+  /** The log file the winning metaData came from (for errors about it), when replay knows it. */
+  metadataSource?: string;
 }
 
 /** Commit files read ahead of the one being applied. */
@@ -72,6 +74,8 @@ export async function replay(
 ): Promise<TableState> {
   let protocol: ProtocolAction | undefined;
   let metadata: MetadataAction | undefined;
+  let metadataSource: string | undefined;
+  let reading = '';
   const adds = new Map<string, AddAction>();
   const removes = new Map<string, RemoveAction>();
   const txns = new Map<string, TxnAction>();
@@ -87,7 +91,10 @@ export async function replay(
       const key = fileKey(a.remove, rootPath);
       if (!adds.has(key) && !removes.has(key)) removes.set(key, a.remove);
     } else if ('metaData' in a) {
-      metadata ??= a.metaData;
+      if (!metadata) {
+        metadata = a.metaData;
+        metadataSource = reading;
+      }
     } else if ('protocol' in a) {
       if (!protocol) {
         protocol = a.protocol;
@@ -109,7 +116,9 @@ export async function replay(
   const commits = prefetchOrdered(newestFirst, COMMIT_PREFETCH, (c) =>
     readCommit(store, c.path, { skipCommitInfo: c.version !== segment.version }),
   );
+  let next = 0;
   for await (const actions of commits) {
+    reading = newestFirst[next++]!.path;
     for (const a of actions) {
       if ('commitInfo' in a) commitInfo ??= a.commitInfo;
       else apply(a);
@@ -120,6 +129,8 @@ export async function replay(
     // checked against the files newer commits decided (a small set) and the tombstones, not
     // against the map of every active file it is filling.
     const decided = new Set<string>([...adds.keys(), ...removes.keys()]);
+    const parts = segment.checkpoint.parts;
+    reading = parts.length === 1 ? parts[0]!.path : `${parts[0]!.path} (${parts.length} parts)`;
     for await (const batch of readCheckpointActions(store, segment.checkpoint)) {
       for (const a of batch) {
         if ('add' in a) {
@@ -142,5 +153,5 @@ export async function replay(
     throw corruptLog('_delta_log', `no protocol action found in ${where}; the table cannot be read`);
   if (!metadata)
     throw corruptLog('_delta_log', `no metaData action found in ${where}; the table cannot be read`);
-  return { protocol, metadata, adds, removes, txns, domains, commitInfo };
+  return { protocol, metadata, adds, removes, txns, domains, commitInfo, metadataSource };
 }

@@ -54,7 +54,10 @@ export class Snapshot {
     this.state = state;
     this.protocol = state.protocol;
     this.metadata = state.metadata;
-    this.schema = parseSchema(state.metadata.schemaString);
+    this.schema = parseSchema(
+      state.metadata.schemaString,
+      state.metadataSource ? `metaData.schemaString of ${state.metadataSource}` : undefined,
+    );
     this.commitInfo = state.commitInfo;
     const ict = state.commitInfo?.inCommitTimestamp;
     this.inCommitTimestamp =
@@ -100,6 +103,7 @@ export class Snapshot {
       txns: new Map(this.state.txns),
       domains: new Map(this.state.domains),
       commitInfo: null,
+      metadataSource: this.state.metadataSource,
     };
     let expected = this.version + 1;
     let last: { version: number; path: string; lastModified: number } | undefined;
@@ -110,6 +114,7 @@ export class Snapshot {
       expected++;
       st.commitInfo = null;
       applyForward(st, actions, root);
+      if (actions.some((a) => 'metaData' in a)) st.metadataSource = files[i].path;
       last = files[i];
     }
     if (!last) return this;

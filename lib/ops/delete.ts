@@ -7,6 +7,7 @@ import { mightMatch } from '../data/expr-eval.js';
 import type { ParquetCompression } from '../data/parquet-io.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { removeMatchingRows } from './rewrite.js';
+import { WriteLease } from '../delta/write-lease.js';
 
 /**
  * DELETE: remove the rows for which a predicate is true (every row without one).
@@ -63,59 +64,70 @@ export async function deleteRows(store: ObjectStore, options: DeleteOptions = {}
   const useDeletionVectors =
     supportsFeature(snapshot.protocol, 'deletionVectors') &&
     snapshot.properties['delta.enableDeletionVectors'] === 'true';
-  const result = await removeMatchingRows(
-    store,
-    snapshot,
-    predicate,
-    {
-      compression: options.compression,
-      targetFileSize: options.targetFileSize,
-      numIndexedCols: Number(snapshot.properties['delta.dataSkippingNumIndexedCols'] ?? 32),
-    },
-    { deletionVectors: useDeletionVectors },
-  );
-  const metrics: DeleteMetrics = {
-    version: snapshot.version,
-    committed: false,
-    numDeletedRows: result.numDeletedRows,
-    numRemovedFiles: result.numRemovedFiles,
-    numAddedFiles: result.numAddedFiles,
-    numCopiedRows: result.numCopiedRows,
-    numDeletionVectorsAdded: result.numDeletionVectorsAdded,
-    numFilesScanned: result.filesScanned,
-    numFilesSkipped: result.filesSkipped,
-    executionTimeMs: 0,
-  };
-  if (result.removes.length === 0) {
+  const lease = new WriteLease(store, 'DELETE');
+  try {
+    return await deleteAndCommit();
+  } finally {
+    await lease.release();
+  }
+
+  async function deleteAndCommit(): Promise<DeleteMetrics> {
+    const result = await removeMatchingRows(
+      store,
+      snapshot,
+      predicate,
+      {
+        compression: options.compression,
+        targetFileSize: options.targetFileSize,
+        numIndexedCols: Number(snapshot.properties['delta.dataSkippingNumIndexedCols'] ?? 32),
+        lease,
+      },
+      { deletionVectors: useDeletionVectors },
+    );
+    const metrics: DeleteMetrics = {
+      version: snapshot.version,
+      committed: false,
+      numDeletedRows: result.numDeletedRows,
+      numRemovedFiles: result.numRemovedFiles,
+      numAddedFiles: result.numAddedFiles,
+      numCopiedRows: result.numCopiedRows,
+      numDeletionVectorsAdded: result.numDeletionVectorsAdded,
+      numFilesScanned: result.filesScanned,
+      numFilesSkipped: result.filesSkipped,
+      executionTimeMs: 0,
+    };
+    if (result.removes.length === 0) {
+      metrics.executionTimeMs = Date.now() - started;
+      return metrics;
+    }
+    const table = {
+      schema: snapshot.schema,
+      partitionColumns: snapshot.partitionColumns,
+      mode: snapshot.columnMappingMode,
+    };
+    const tx = new Transaction(store, snapshot, {
+      operation: 'DELETE',
+      operationParameters: { predicate: JSON.stringify(predicate ? [formatFilter(predicate)] : []) },
+      operationMetrics: {
+        numDeletedRows: String(result.numDeletedRows),
+        numRemovedFiles: String(result.numRemovedFiles),
+        numAddedFiles: String(result.numAddedFiles),
+        numCopiedRows: String(result.numCopiedRows),
+        numDeletionVectorsAdded: String(result.numDeletionVectorsAdded),
+        executionTimeMs: String(Date.now() - started),
+      },
+      readFiles: result.readFiles,
+      ...(predicate
+        ? { readPredicate: (add: AddAction) => mightMatch(predicate, add, table) }
+        : { readWholeTable: true }),
+      ...(options.commitInfo ? { commitInfo: options.commitInfo } : {}),
+    });
+    tx.addActions([...result.removes.map((remove) => ({ remove })), ...result.adds.map((add) => ({ add }))]);
+    lease.assertHeld();
+    const committed = await tx.commit();
+    metrics.version = committed.version;
+    metrics.committed = true;
     metrics.executionTimeMs = Date.now() - started;
     return metrics;
   }
-  const table = {
-    schema: snapshot.schema,
-    partitionColumns: snapshot.partitionColumns,
-    mode: snapshot.columnMappingMode,
-  };
-  const tx = new Transaction(store, snapshot, {
-    operation: 'DELETE',
-    operationParameters: { predicate: JSON.stringify(predicate ? [formatFilter(predicate)] : []) },
-    operationMetrics: {
-      numDeletedRows: String(result.numDeletedRows),
-      numRemovedFiles: String(result.numRemovedFiles),
-      numAddedFiles: String(result.numAddedFiles),
-      numCopiedRows: String(result.numCopiedRows),
-      numDeletionVectorsAdded: String(result.numDeletionVectorsAdded),
-      executionTimeMs: String(Date.now() - started),
-    },
-    readFiles: result.readFiles,
-    ...(predicate
-      ? { readPredicate: (add: AddAction) => mightMatch(predicate, add, table) }
-      : { readWholeTable: true }),
-    ...(options.commitInfo ? { commitInfo: options.commitInfo } : {}),
-  });
-  tx.addActions([...result.removes.map((remove) => ({ remove })), ...result.adds.map((add) => ({ add }))]);
-  const committed = await tx.commit();
-  metrics.version = committed.version;
-  metrics.committed = true;
-  metrics.executionTimeMs = Date.now() - started;
-  return metrics;
 }

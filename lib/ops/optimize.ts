@@ -26,6 +26,7 @@ import {
   residentBytes,
 } from './memory-budget.js';
 import { tableLayout } from './rewrite.js';
+import { WriteLease } from '../delta/write-lease.js';
 import { bitsPerColumn, clusteringScore, partOf, RowSampler, zValues } from './zorder.js';
 
 /**
@@ -205,6 +206,8 @@ interface PlanInternal {
   writerBufferCap: number;
   /** Z-order: Arrow bytes buffered for spill files before the largest buffer is flushed. */
   zSpillBufferCap: number;
+  /** The run's write lease (a real run only): its files survive a concurrent short-retention VACUUM. */
+  lease?: WriteLease;
 }
 
 function mib(n: number): string {
@@ -545,6 +548,8 @@ export async function optimize(store: ObjectStore, options: OptimizeOptions = {}
     return metrics;
   }
 
+  const lease = new WriteLease(store, 'OPTIMIZE');
+  internal.lease = lease;
   const layout = tableLayout(store, first);
   const runId = randomUUID();
   const added: number[] = [];
@@ -556,106 +561,111 @@ export async function optimize(store: ObjectStore, options: OptimizeOptions = {}
   let failure: unknown;
   let done = 0;
 
-  const commitResults = async (results: BinResult[]): Promise<void> => {
-    let live = results;
-    for (let attempt = 1; ; attempt++) {
-      latest = await latest.update();
-      const keep = live.filter((r) => r.bin.files.every((f) => latest.hasFile(f)));
-      const dropped = live.filter((r) => !keep.includes(r));
-      if (dropped.length) {
-        metrics.numBinsDropped += dropped.length;
-        // Never committed, so nobody reads them: delete now rather than leave them for VACUUM.
-        await store
-          .deleteMany(dropped.flatMap((r) => r.adds.map((a) => dataFilePath(a.path))))
-          .catch(() => {});
-      }
-      live = keep;
-      if (live.length === 0) return;
-      const inputs = live.flatMap((r) => r.bin.files);
-      const outputs = live.flatMap((r) => r.adds);
-      const now = Date.now();
-      const tx = new Transaction(store, latest, {
-        operation: 'OPTIMIZE',
-        operationParameters: {
-          predicate: JSON.stringify(internal.predicate ? [formatFilter(internal.predicate)] : []),
-          zOrderBy: JSON.stringify(plan.zOrderBy),
-          targetSize: String(plan.targetFileSize),
-        },
-        operationMetrics: commitMetrics(live, plan),
-        readFiles: inputs.map((f) => f.path),
-        isBlindAppend: false,
-        maxRetries: 10,
-        ...(options.commitInfo ? { commitInfo: options.commitInfo } : {}),
-      });
-      tx.addActions([
-        ...inputs.map((f) => ({ remove: removeFor(f, { dataChange: false, deletionTimestamp: now }) })),
-        ...outputs.map((add) => ({ add })),
-      ]);
-      try {
-        const r = await tx.commit();
-        metrics.commits.push(r.version);
-        metrics.numConflictsResolved += r.conflictsResolved;
-        metrics.version = r.version;
-        for (const f of inputs) removed.push(f.size);
-        for (const a of outputs) added.push(a.size);
-        for (const x of live) {
-          partitionsDone.add(x.bin.partition);
-          metrics.numRowsRewritten += x.rowsWritten;
+  try {
+    const commitResults = async (results: BinResult[]): Promise<void> => {
+      let live = results;
+      for (let attempt = 1; ; attempt++) {
+        latest = await latest.update();
+        const keep = live.filter((r) => r.bin.files.every((f) => latest.hasFile(f)));
+        const dropped = live.filter((r) => !keep.includes(r));
+        if (dropped.length) {
+          metrics.numBinsDropped += dropped.length;
+          // Never committed, so nobody reads them: delete now rather than leave them for VACUUM.
+          await store
+            .deleteMany(dropped.flatMap((r) => r.adds.map((a) => dataFilePath(a.path))))
+            .catch(() => {});
         }
-        return;
-      } catch (err) {
-        const retryable =
-          isLakehouseError(err, 'CONCURRENT_MODIFICATION') ||
-          isLakehouseError(err, 'CONCURRENT_DELETE_READ') ||
-          isLakehouseError(err, 'CONCURRENT_DELETE_DELETE');
-        if (!retryable || attempt >= (options.maxCommitAttempts ?? 50)) throw err;
-        metrics.numRebases++;
-        // Back off so a busy ingest gets through, then rebase on the newest snapshot.
-        const delay = Math.min(5000, 50 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random());
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        live = keep;
+        if (live.length === 0) return;
+        const inputs = live.flatMap((r) => r.bin.files);
+        const outputs = live.flatMap((r) => r.adds);
+        const now = Date.now();
+        const tx = new Transaction(store, latest, {
+          operation: 'OPTIMIZE',
+          operationParameters: {
+            predicate: JSON.stringify(internal.predicate ? [formatFilter(internal.predicate)] : []),
+            zOrderBy: JSON.stringify(plan.zOrderBy),
+            targetSize: String(plan.targetFileSize),
+          },
+          operationMetrics: commitMetrics(live, plan),
+          readFiles: inputs.map((f) => f.path),
+          isBlindAppend: false,
+          maxRetries: 10,
+          ...(options.commitInfo ? { commitInfo: options.commitInfo } : {}),
+        });
+        tx.addActions([
+          ...inputs.map((f) => ({ remove: removeFor(f, { dataChange: false, deletionTimestamp: now }) })),
+          ...outputs.map((add) => ({ add })),
+        ]);
+        lease.assertHeld();
+        try {
+          const r = await tx.commit();
+          metrics.commits.push(r.version);
+          metrics.numConflictsResolved += r.conflictsResolved;
+          metrics.version = r.version;
+          for (const f of inputs) removed.push(f.size);
+          for (const a of outputs) added.push(a.size);
+          for (const x of live) {
+            partitionsDone.add(x.bin.partition);
+            metrics.numRowsRewritten += x.rowsWritten;
+          }
+          return;
+        } catch (err) {
+          const retryable =
+            isLakehouseError(err, 'CONCURRENT_MODIFICATION') ||
+            isLakehouseError(err, 'CONCURRENT_DELETE_READ') ||
+            isLakehouseError(err, 'CONCURRENT_DELETE_DELETE');
+          if (!retryable || attempt >= (options.maxCommitAttempts ?? 50)) throw err;
+          metrics.numRebases++;
+          // Back off so a busy ingest gets through, then rebase on the newest snapshot.
+          const delay = Math.min(5000, 50 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random());
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
       }
-    }
-  };
+    };
 
-  const enqueueCommit = (results: BinResult[]): void => {
-    commitChain = commitChain.then(() => commitResults(results));
-    commitChain.catch((err) => {
-      failure ??= err;
-    });
-  };
+    const enqueueCommit = (results: BinResult[]): void => {
+      commitChain = commitChain.then(() => commitResults(results));
+      commitChain.catch((err) => {
+        failure ??= err;
+      });
+    };
 
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < bins.length) {
-      const bin = bins[next++]!;
-      const result =
-        bin.kind === 'zorder'
-          ? await zorderBin(store, layout, internal, bin, options, runId)
-          : await compactBin(store, layout, internal, bin, options);
-      metrics.numBatches += result.batches;
-      metrics.spilledBytes += result.spilledBytes ?? 0;
-      if (result.rowsRead !== result.rowsWritten)
-        throw new LakehouseError(
-          'INTERNAL',
-          `optimize: internal error: read ${result.rowsRead} rows from partition ${bin.partition.partition} but wrote ${result.rowsWritten}`,
-        );
-      done++;
-      await options.onProgress?.(done, bins.length);
-      pending.push(result);
-      if (plan.commitEvery > 0 && pending.length >= plan.commitEvery) {
-        const batch = pending;
-        pending = [];
-        enqueueCommit(batch);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (failure === undefined && next < bins.length) {
+        const bin = bins[next++]!;
+        const result =
+          bin.kind === 'zorder'
+            ? await zorderBin(store, layout, internal, bin, options, runId)
+            : await compactBin(store, layout, internal, bin, options);
+        metrics.numBatches += result.batches;
+        metrics.spilledBytes += result.spilledBytes ?? 0;
+        if (result.rowsRead !== result.rowsWritten)
+          throw new LakehouseError(
+            'INTERNAL',
+            `optimize: internal error: read ${result.rowsRead} rows from partition ${bin.partition.partition} but wrote ${result.rowsWritten}`,
+          );
+        done++;
+        await options.onProgress?.(done, bins.length);
+        pending.push(result);
+        if (plan.commitEvery > 0 && pending.length >= plan.commitEvery) {
+          const batch = pending;
+          pending = [];
+          enqueueCommit(batch);
+        }
       }
-    }
-  };
-  const outcomes = await Promise.allSettled(
-    Array.from({ length: Math.min(plan.concurrency, bins.length) }, worker),
-  );
-  for (const o of outcomes) if (o.status === 'rejected') failure ??= o.reason;
-  if (failure === undefined && pending.length) enqueueCommit(pending);
-  await commitChain.catch(() => {});
-  if (failure !== undefined) throw failure;
+    };
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: Math.min(plan.concurrency, bins.length) }, worker),
+    );
+    for (const o of outcomes) if (o.status === 'rejected') failure ??= o.reason;
+    if (failure === undefined && pending.length) enqueueCommit(pending);
+    await commitChain.catch(() => {});
+    if (failure !== undefined) throw failure;
+  } finally {
+    await lease.release();
+  }
 
   metrics.numFilesAdded = added.length;
   metrics.numFilesRemoved = removed.length;
@@ -715,6 +725,7 @@ function writerFor(
     ...(internal.plan.memoryLimit !== null ? { encodeConcurrency: 1 } : {}),
     numIndexedCols: Number.isFinite(numIndexed) ? numIndexed : 32,
     dataChange: false,
+    lease: internal.lease,
   });
 }
 

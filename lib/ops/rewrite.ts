@@ -1,5 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import { randomUUID } from 'node:crypto';
+import type { WriteLease } from '../delta/write-lease.js';
 import {
   type AddAction,
   type DeletionVectorDescriptor,
@@ -134,7 +135,7 @@ export async function removeMatchingRows(
     result.filesScanned++;
     result.readFiles.push(add.path);
     if (options.deletionVectors) {
-      await markDeleted(store, layout, add, predicate, now, result);
+      await markDeleted(store, layout, add, predicate, now, result, writerOptions.lease);
       continue;
     }
     let held: RecordBatch[] = [];
@@ -183,6 +184,7 @@ async function markDeleted(
   predicate: Expr,
   now: number,
   result: RemoveRowsResult,
+  lease?: WriteLease,
 ): Promise<void> {
   const hits: number[] = [];
   let live = 0;
@@ -207,6 +209,7 @@ async function markDeleted(
     sizeInBytes: bitmap.length,
     cardinality: rows.length,
   };
+  await lease?.ensure();
   await store.put(deletionVectorPath(dv), encodeDeletionVectorFile(bitmap));
   const stats = looseStats(add.stats);
   result.adds.push({

@@ -7,6 +7,7 @@ import { LOG_DIR } from '../delta/log-path.js';
 import { parseInterval, tableProperty } from '../delta/properties.js';
 import { Snapshot, rootPathOf } from '../delta/snapshot.js';
 import { Transaction } from '../delta/transaction.js';
+import { readLiveLeases } from '../delta/write-lease.js';
 
 /**
  * VACUUM: delete data files that no version inside the retention window needs.
@@ -22,6 +23,13 @@ import { Transaction } from '../delta/transaction.js';
  *   modification time is older than the cutoff, whether or not the log knows it (an append in
  *   flight may have written it and not committed yet). Orphans that no commit ever referenced
  *   are deleted under the same age rule.
+ * - Writes in flight: lakehouse-kit writers hold a write lease (`delta/write-lease.ts`) from
+ *   before their first file until their commit; an unreferenced file modified after the start of
+ *   any live lease is kept, whatever the retention (`filesKeptInFlight`). VACUUM lists the files,
+ *   then the leases, then reads the log again: a commit that lands meanwhile is seen, a write
+ *   still in flight is protected. So even `--retention-hours 0 --force` never deletes a file a
+ *   lakehouse-kit commit adds. Spark and delta-rs writers take no lease: for them the retention
+ *   must exceed their longest write, as Delta requires.
  * - `_delta_log/` is never touched; nor are files or folders whose name starts with `_` or `.`
  *   (except partition folders such as `_col=1`, and `_change_data/`, whose files follow the age
  *   rule).
@@ -76,6 +84,10 @@ export interface VacuumMetrics {
   filesSkippedStale: number;
   /** Tombstoned files kept because a version inside the window still reads them. */
   filesKeptForTimeTravel: number;
+  /** Unreferenced files kept because a lakehouse-kit write in flight may commit them (its lease). */
+  filesKeptInFlight: number;
+  /** Live write leases seen (writes in flight). */
+  writesInFlight: number;
   filesScanned: number;
   /** Temporary files of interrupted writes deleted (local disk only; see ObjectStore). */
   temporaryFilesDeleted?: number;
@@ -111,16 +123,41 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
 
   const root = rootPathOf(store);
   const rel = (p: string): string => canonicalPath(dataFilePath(p), root);
-  // Everything the latest snapshot reads.
-  const live = new Set<string>();
-  for (const add of snapshot.activeFilesIterator()) {
-    live.add(rel(add.path));
-    if (add.deletionVector && add.deletionVector.storageType !== 'i')
-      live.add(rel(deletionVectorPath(add.deletionVector)));
+  // Everything a snapshot reads.
+  const liveFiles = (snap: Snapshot): Set<string> => {
+    const live = new Set<string>();
+    for (const add of snap.activeFilesIterator()) {
+      live.add(rel(add.path));
+      if (add.deletionVector && add.deletionVector.storageType !== 'i')
+        live.add(rel(deletionVectorPath(add.deletionVector)));
+    }
+    return live;
+  };
+
+  // 1. List (skipping what the snapshot loaded above reads, to keep the candidates few).
+  let live = liveFiles(snapshot);
+  let listed: ObjectMeta[] = [];
+  let scanned = 0;
+  const listing = options.listing ?? store.list('');
+  for await (const meta of listing) {
+    scanned++;
+    if (isProtectedPath(meta.path)) continue;
+    if (live.has(meta.path)) continue;
+    listed.push(meta);
   }
+  // 2. Then the write leases, 3. then the log: in this order, a listed file of a write in flight
+  // is either protected by its lease or added by a commit the log read below sees
+  // (see delta/write-lease.ts).
+  const leases = await readLiveLeases(store, now);
+  const latest = await snapshot.update();
+  if (latest.version !== snapshot.version) {
+    live = liveFiles(latest);
+    listed = listed.filter((m) => !live.has(m.path));
+  }
+  live = new Set(); // not needed any more
   // Tombstones still inside the window: an older version inside it reads them.
   const retainedTombstones = new Set<string>();
-  for (const rm of snapshot.tombstones()) {
+  for (const rm of latest.tombstones()) {
     if (rm.deletionTimestamp !== undefined && rm.deletionTimestamp !== null && rm.deletionTimestamp < cutoff)
       continue;
     retainedTombstones.add(rel(rm.path));
@@ -128,29 +165,20 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
       retainedTombstones.add(rel(deletionVectorPath(rm.deletionVector)));
     }
   }
-
   const candidates: ObjectMeta[] = [];
-  let scanned = 0;
-  let keptTooYoung = 0;
   let keptForTimeTravel = 0;
-  const listing = options.listing ?? store.list('');
-  for await (const meta of listing) {
-    scanned++;
-    if (isProtectedPath(meta.path)) continue;
-    if (live.has(meta.path)) continue;
-    if (retainedTombstones.has(meta.path)) {
-      keptForTimeTravel++;
-      continue;
-    }
-    if (meta.lastModified >= cutoff) {
-      keptTooYoung++;
-      continue;
-    }
-    candidates.push(meta);
+  let keptTooYoung = 0;
+  let keptInFlight = 0;
+  for (const meta of listed) {
+    if (retainedTombstones.has(meta.path)) keptForTimeTravel++;
+    else if (meta.lastModified >= cutoff) keptTooYoung++;
+    else if (meta.lastModified >= leases.protectFrom) keptInFlight++;
+    else candidates.push(meta);
   }
+  listed = [];
 
   const metrics: VacuumMetrics = {
-    version: snapshot.version,
+    version: latest.version,
     dryRun: Boolean(options.dryRun),
     retentionHours: retentionMs / HOUR,
     filesDeleted: candidates.length,
@@ -159,6 +187,8 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
     filesKeptTooYoung: keptTooYoung,
     filesSkippedStale: 0,
     filesKeptForTimeTravel: keptForTimeTravel,
+    filesKeptInFlight: keptInFlight,
+    writesInFlight: leases.live.length,
     filesScanned: scanned,
     durationMs: 0,
   };
@@ -185,7 +215,7 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
     specifiedRetentionMillis: retentionMs,
     defaultRetentionMillis: tableRetentionMs,
   };
-  await new Transaction(store, snapshot, {
+  await new Transaction(store, latest, {
     operation: 'VACUUM START',
     operationParameters: parameters,
     operationMetrics: { numFilesToDelete: candidates.length, sizeOfDataToDelete: metrics.bytesDeleted },
@@ -249,7 +279,9 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
     metrics.deletedPaths = deletedPaths.sort();
   }
 
-  await new Transaction(store, await snapshot.update(), {
+  // Lease files of writers killed long ago (a live writer's lease is never touched).
+  if (leases.expired.length) await store.deleteMany(leases.expired);
+  await new Transaction(store, await latest.update(), {
     operation: 'VACUUM END',
     operationParameters: { status: 'COMPLETED' },
     operationMetrics: { numDeletedFiles: deleted, numVacuumedDirectories: 0 },

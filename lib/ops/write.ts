@@ -19,6 +19,7 @@ import {
 } from '../delta/schema.js';
 import { Snapshot } from '../delta/snapshot.js';
 import { Transaction } from '../delta/transaction.js';
+import { WriteLease } from '../delta/write-lease.js';
 import { conformBatch } from '../data/conform.js';
 import { type Expr, formatFilter, parseFilter, referencedColumns } from '../data/expr.js';
 import { evaluateBatch, fileTruth, onlyPartitionColumns, parseStats, T } from '../data/expr-eval.js';
@@ -375,102 +376,120 @@ export async function writeTable(
     rowGroupRows: options.rowGroupRows,
     rowGroupBytes: options.rowGroupBytes,
     numIndexedCols: Number.isFinite(numIndexed) ? numIndexed : 32,
+    lease: new WriteLease(store, 'WRITE'),
   };
-  const writer = new DataFileWriter(store, { ...writerOptions, schema, partitionColumns, columnMappingMode });
-
-  // ---- write the data files
-  const writeOne = async (batch: RecordBatch): Promise<void> => {
-    if (batch.numRows === 0) return;
-    const conformed = conformBatch(batch, target);
-    checkRows(conformed, checks);
-    await writer.write(conformed);
-  };
-  let adds: AddAction[];
   try {
-    if (!first.done) await writeOne(first.value);
-    for await (const batch of batches) await writeOne(batch);
-    adds = await writer.finish();
-  } catch (err) {
-    await writer.settle(); // files already being written land before the failure is reported
-    throw err;
+    return await writeAndCommit();
+  } finally {
+    await writerOptions.lease.release();
   }
 
-  // ---- what an overwrite replaces
-  const removes: RemoveAction[] = [];
-  let readPredicate: ((add: AddAction) => boolean) | undefined;
-  let readFiles: string[] | undefined;
-  if (snapshot && mode === 'overwrite') {
-    if (!replaceWhere) {
-      for (const a of snapshot.activeFiles()) removes.push(removeFor(a));
-    } else {
-      const table = {
-        schema: snapshot.schema,
-        partitionColumns: snapshot.partitionColumns,
-        mode: snapshot.columnMappingMode,
-      };
-      if (onlyPartitionColumns(referencedColumns(replaceWhere), snapshot.partitionColumns)) {
-        for (const a of snapshot.activeFiles()) {
-          if (
-            fileTruth(replaceWhere, table, {
-              partitionValues: a.partitionValues,
-              stats: parseStats(a.stats),
-            }) & T
-          ) {
-            removes.push(removeFor(a));
-          }
-        }
-        readFiles = removes.map((r) => r.path);
-      } else {
-        const rewritten = await removeMatchingRows(store, snapshot, replaceWhere, writerOptions);
-        removes.push(...rewritten.removes);
-        adds.push(...rewritten.adds);
-        metrics.numCopiedRows = rewritten.numCopiedRows;
-        metrics.numDeletedRows = rewritten.numDeletedRows;
-        readFiles = rewritten.readFiles;
-      }
-      readPredicate = (a) =>
-        (fileTruth(replaceWhere, table, { partitionValues: a.partitionValues, stats: parseStats(a.stats) }) &
-          T) !==
-        0;
+  async function writeAndCommit(): Promise<WriteMetrics> {
+    const writer = new DataFileWriter(store, {
+      ...writerOptions,
+      schema,
+      partitionColumns,
+      columnMappingMode,
+    });
+
+    // ---- write the data files
+    const writeOne = async (batch: RecordBatch): Promise<void> => {
+      if (batch.numRows === 0) return;
+      const conformed = conformBatch(batch, target);
+      checkRows(conformed, checks);
+      await writer.write(conformed);
+    };
+    let adds: AddAction[];
+    try {
+      if (!first.done) await writeOne(first.value);
+      for await (const batch of batches) await writeOne(batch);
+      adds = await writer.finish();
+    } catch (err) {
+      await writer.settle(); // files already being written land before the failure is reported
+      throw err;
     }
-  }
 
-  // ---- commit
-  const actions: Action[] = [];
-  if (newProtocol) actions.push(newProtocol);
-  if (newMetadata) actions.push({ metaData: newMetadata });
-  actions.push(...removes.map((remove) => ({ remove })), ...adds.map((add) => ({ add })));
-  const outputRows = writer.numRows;
-  const outputBytes = adds.reduce((s, a) => s + a.size, 0);
-  const tx = new Transaction(store, snapshot, {
-    operation: snapshot ? 'WRITE' : 'CREATE TABLE AS SELECT',
-    operationParameters: {
-      mode: mode === 'append' ? 'Append' : 'Overwrite',
-      partitionBy: JSON.stringify(partitionColumns),
-      ...(replaceWhere ? { predicate: JSON.stringify([formatFilter(replaceWhere)]) } : {}),
-    },
-    operationMetrics: {
-      numFiles: String(adds.length),
-      numOutputRows: String(outputRows),
-      numOutputBytes: String(outputBytes),
-      ...(removes.length ? { numRemovedFiles: String(removes.length) } : {}),
-    },
-    ...(snapshot && mode === 'overwrite' && !replaceWhere ? { readWholeTable: true } : {}),
-    ...(readPredicate ? { readPredicate } : {}),
-    ...(readFiles ? { readFiles } : {}),
-    ...(options.appId !== undefined
-      ? { appTransaction: { appId: options.appId, version: options.appVersion! } }
-      : {}),
-    ...(options.commitInfo ? { commitInfo: options.commitInfo } : {}),
-  });
-  tx.addActions(actions);
-  const committed = await tx.commit();
-  return {
-    ...metrics,
-    version: committed.version,
-    numFiles: adds.length,
-    numOutputRows: outputRows,
-    numOutputBytes: outputBytes,
-    numRemovedFiles: removes.length,
-  };
+    // ---- what an overwrite replaces
+    const removes: RemoveAction[] = [];
+    let readPredicate: ((add: AddAction) => boolean) | undefined;
+    let readFiles: string[] | undefined;
+    if (snapshot && mode === 'overwrite') {
+      if (!replaceWhere) {
+        for (const a of snapshot.activeFiles()) removes.push(removeFor(a));
+      } else {
+        const table = {
+          schema: snapshot.schema,
+          partitionColumns: snapshot.partitionColumns,
+          mode: snapshot.columnMappingMode,
+        };
+        if (onlyPartitionColumns(referencedColumns(replaceWhere), snapshot.partitionColumns)) {
+          for (const a of snapshot.activeFiles()) {
+            if (
+              fileTruth(replaceWhere, table, {
+                partitionValues: a.partitionValues,
+                stats: parseStats(a.stats),
+              }) & T
+            ) {
+              removes.push(removeFor(a));
+            }
+          }
+          readFiles = removes.map((r) => r.path);
+        } else {
+          const rewritten = await removeMatchingRows(store, snapshot, replaceWhere, writerOptions);
+          removes.push(...rewritten.removes);
+          adds.push(...rewritten.adds);
+          metrics.numCopiedRows = rewritten.numCopiedRows;
+          metrics.numDeletedRows = rewritten.numDeletedRows;
+          readFiles = rewritten.readFiles;
+        }
+        readPredicate = (a) =>
+          (fileTruth(replaceWhere, table, {
+            partitionValues: a.partitionValues,
+            stats: parseStats(a.stats),
+          }) &
+            T) !==
+          0;
+      }
+    }
+
+    // ---- commit
+    const actions: Action[] = [];
+    if (newProtocol) actions.push(newProtocol);
+    if (newMetadata) actions.push({ metaData: newMetadata });
+    actions.push(...removes.map((remove) => ({ remove })), ...adds.map((add) => ({ add })));
+    const outputRows = writer.numRows;
+    const outputBytes = adds.reduce((s, a) => s + a.size, 0);
+    const tx = new Transaction(store, snapshot, {
+      operation: snapshot ? 'WRITE' : 'CREATE TABLE AS SELECT',
+      operationParameters: {
+        mode: mode === 'append' ? 'Append' : 'Overwrite',
+        partitionBy: JSON.stringify(partitionColumns),
+        ...(replaceWhere ? { predicate: JSON.stringify([formatFilter(replaceWhere)]) } : {}),
+      },
+      operationMetrics: {
+        numFiles: String(adds.length),
+        numOutputRows: String(outputRows),
+        numOutputBytes: String(outputBytes),
+        ...(removes.length ? { numRemovedFiles: String(removes.length) } : {}),
+      },
+      ...(snapshot && mode === 'overwrite' && !replaceWhere ? { readWholeTable: true } : {}),
+      ...(readPredicate ? { readPredicate } : {}),
+      ...(readFiles ? { readFiles } : {}),
+      ...(options.appId !== undefined
+        ? { appTransaction: { appId: options.appId, version: options.appVersion! } }
+        : {}),
+      ...(options.commitInfo ? { commitInfo: options.commitInfo } : {}),
+    });
+    tx.addActions(actions);
+    writerOptions.lease.assertHeld();
+    const committed = await tx.commit();
+    return {
+      ...metrics,
+      version: committed.version,
+      numFiles: adds.length,
+      numOutputRows: outputRows,
+      numOutputBytes: outputBytes,
+      numRemovedFiles: removes.length,
+    };
+  }
 }

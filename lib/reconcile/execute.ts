@@ -167,17 +167,20 @@ export async function executeAction(
     }
     case 'vacuum': {
       const r = await vacuum(store, { retentionHours: action.retentionHours });
-      const kept = r.filesKeptForTimeTravel + r.filesKeptTooYoung;
+      const kept = r.filesKeptForTimeTravel + r.filesKeptTooYoung + r.filesKeptInFlight;
       return {
         status: 'done',
         summary:
           `deleted ${r.filesDeleted} unreferenced files (retention ${r.retentionHours}h)` +
-          (kept ? `; kept ${kept} younger than the retention` : ''),
+          (kept
+            ? `; kept ${kept} still read inside the retention, younger than it, or of writes in flight`
+            : ''),
         metrics: {
           filesDeleted: r.filesDeleted,
           bytesDeleted: r.bytesDeleted,
           filesKeptForTimeTravel: r.filesKeptForTimeTravel,
           filesKeptTooYoung: r.filesKeptTooYoung,
+          filesKeptInFlight: r.filesKeptInFlight,
         },
       };
     }

@@ -1,3 +1,5 @@
+import { lookup } from 'node:dns/promises';
+import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -137,6 +139,21 @@ export class GcsObjectStore implements ObjectStore {
     }).bucket(config.bucket);
   }
 
+  private reachable: Promise<void> | undefined;
+
+  /**
+   * Fail at once, with what to fix, when the endpoint's host does not resolve or (an emulator)
+   * refuses connections: the client retries requests that got no answer, whatever the cause,
+   * which took 15 s before the error. Checked once per store; a failure is checked again.
+   */
+  private ensureReachable(): Promise<void> {
+    this.reachable ??= probeEndpoint(this.config.emulatorHost).catch((err: unknown) => {
+      this.reachable = undefined;
+      throw err;
+    });
+    return this.reachable;
+  }
+
   private file(path: string, bucket = this.bucket) {
     checkRelativePath(path);
     return bucket.file(storeKey(this.rootKey, path));
@@ -147,6 +164,7 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async get(path: string): Promise<Uint8Array> {
+    await this.ensureReachable();
     try {
       const [buf] = await this.file(path).download();
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -156,6 +174,7 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async getRange(path: string, start: number, end: number): Promise<Uint8Array> {
+    await this.ensureReachable();
     if (end <= start) {
       await this.head(path);
       return new Uint8Array(0);
@@ -170,6 +189,7 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async head(path: string): Promise<ObjectMeta> {
+    await this.ensureReachable();
     try {
       const [m] = await this.file(path).getMetadata();
       return {
@@ -184,6 +204,7 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async put(path: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
+    await this.ensureReachable();
     try {
       await this.file(path).save(Buffer.from(data.buffer, data.byteOffset, data.byteLength), {
         resumable: false,
@@ -195,6 +216,7 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async putStream(path: string, data: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<void> {
+    await this.ensureReachable();
     try {
       const sink = this.file(path).createWriteStream({
         resumable: true,
@@ -208,6 +230,7 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async putIfAbsent(path: string, data: Uint8Array): Promise<void> {
+    await this.ensureReachable();
     const file = this.file(path, this.createBucket);
     const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     await putIfAbsentWithRetries(data, {
@@ -222,6 +245,7 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectMeta> {
+    await this.ensureReachable();
     if (prefix) checkRelativePath(prefix);
     const startAfter = options.startAfter;
     let pageToken: string | undefined;
@@ -255,6 +279,7 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async deleteMany(paths: readonly string[]): Promise<void> {
+    await this.ensureReachable();
     for (const p of paths) checkRelativePath(p);
     await forEachLimited(paths, DELETE_CONCURRENCY, async (p) => {
       try {
@@ -363,6 +388,45 @@ export function gcsLakehouseError(err: unknown, ctx: GcsErrorContext): Lakehouse
     default:
       return make('STORAGE', `${ctx.op} of ${ctx.target} failed: ${detail}`);
   }
+}
+
+/** See `GcsObjectStore.ensureReachable`. Behind a proxy, names resolve there: nothing to check. */
+async function probeEndpoint(emulatorHost: string | undefined): Promise<void> {
+  const env = process.env;
+  if (env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy) return;
+  const url = new URL(emulatorHost ?? 'https://storage.googleapis.com');
+  const endpoint = emulatorHost ?? 'Google Cloud Storage';
+  const unreachable = (detail: string): LakehouseError =>
+    new LakehouseError(
+      'STORAGE_CONFIG',
+      `storage: cannot reach ${endpoint} (${detail}); check ${emulatorHost ? 'STORAGE_EMULATOR_HOST' : 'the network and DNS'}`,
+    );
+  try {
+    await lookup(url.hostname);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTFOUND') throw unreachable(`${url.hostname} does not resolve: ${code}`);
+    return; // EAI_AGAIN and the like may pass: the client's retries handle them
+  }
+  if (!emulatorHost) return;
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect({ host: url.hostname, port, timeout: 5000 });
+    const done = (err?: LakehouseError): void => {
+      socket.destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    socket.once('connect', () => done());
+    socket.once('timeout', () => done()); // slow is not refused: let the request decide
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      done(
+        err.code === 'ECONNREFUSED'
+          ? unreachable(`connection refused at ${url.host}: ECONNREFUSED`)
+          : undefined,
+      ),
+    );
+  });
 }
 
 registerCloudStore('gs', openGcsStore);

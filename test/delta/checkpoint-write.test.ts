@@ -136,4 +136,36 @@ describe('checkpoint writer', () => {
       message: expect.stringContaining(path.basename(cp.path)),
     });
   });
+
+  test('a metaData.schemaString that is not JSON is CORRUPT_LOG naming the log file it came from', async () => {
+    const { dir, store } = await tempStore();
+    await createTable(store);
+    const snap = await Snapshot.load(store);
+    // A checkpoint whose metaData carries a broken schemaString (written as a corrupted file would read).
+    const broken = Object.assign(Object.create(Object.getPrototypeOf(snap) as object) as Snapshot, snap, {
+      metadata: { ...snap.metadata, schemaString: '{"type":"struct","fields":[' },
+    });
+    const cp = await writeCheckpoint(store, broken);
+    await rm(path.join(dir, commitPath(0)));
+    await expect(Snapshot.load(store)).rejects.toMatchObject({
+      code: 'CORRUPT_LOG',
+      message: expect.stringMatching(
+        new RegExp(`metaData\\.schemaString of ${cp.path.replace(/\./g, '\\.')} is not valid JSON`),
+      ),
+    });
+    // The same in a commit file.
+    const { store: store2 } = await tempStore();
+    await store2.put(
+      commitPath(0),
+      new TextEncoder().encode(
+        [
+          JSON.stringify({ protocol: { minReaderVersion: 1, minWriterVersion: 2 } }),
+          JSON.stringify({ metaData: { ...snap.metadata, schemaString: '{oops' } }),
+        ].join('\n'),
+      ),
+    );
+    await expect(Snapshot.load(store2)).rejects.toThrow(
+      'metaData.schemaString of _delta_log/00000000000000000000.json is not valid JSON',
+    );
+  });
 });

@@ -3,7 +3,7 @@ import type { BackendName } from '../reliability/harness.js';
 
 // Shortened scenario 1 (the full one: test/reliability/concurrent.test.ts, npm run test:reliability).
 describe.each<BackendName>(['local', 'minio'])('reliability (CI): concurrent writers on %s', (backend) => {
-  test('4 writers x 10 appends with optimize and vacuum(18 s, force) looping: nothing lost, nothing doubled', async () => {
+  test('4 writers x 10 appends with optimize and vacuum(retention 0, force) looping: nothing lost, nothing doubled', async () => {
     const r = await runConcurrentWriters({
       backend,
       writers: 4,

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Snapshot } from '../../lib/delta/snapshot.js';
 import { createTable } from '../../lib/ops/create.js';
 import { vacuum } from '../../lib/ops/vacuum.js';
+import { CLOCK_SKEW_MS, EXPIRED_LEASE_GRACE_MS, LEASE_TTL_MS } from '../../lib/delta/write-lease.js';
 import { APPEND_SCHEMA, ROWS_PER_APPEND } from './concurrent.js';
 import {
   checkTable,
@@ -49,6 +50,8 @@ export interface CrashResult {
   hiddenTempFilesLeft: string[];
   /** Files the final vacuum deleted. */
   vacuumDeleted: number;
+  /** A vacuum right after the kills: killed writers' leases still protect their files. */
+  earlyVacuum: { deleted: number; keptForWritesInFlight: number; leasesOfKilledWriters: number };
 }
 
 /**
@@ -134,7 +137,14 @@ export async function runCrashInjection(o: CrashOptions): Promise<CrashResult> {
     const before = await countDebris(store, uri, backend.name);
     const debrisBefore = before.length;
     const tempFilesBefore = before.filter((p) => p.endsWith('.lakehouse-tmp')).length;
-    const m = await vacuum(store, { retentionHours: 0, force: true });
+    // Killed writers never released their write leases: a vacuum now keeps their debris...
+    const early = await vacuum(store, { retentionHours: 0, force: true });
+    // ...and one run after the leases expired (and their files' grace passed) removes it all.
+    const m = await vacuum(store, {
+      retentionHours: 0,
+      force: true,
+      now: Date.now() + LEASE_TTL_MS + EXPIRED_LEASE_GRACE_MS + CLOCK_SKEW_MS + 1000,
+    });
     const left = await countDebris(store, uri, backend.name);
     const hiddenTempFilesLeft = left.filter((p) => p.endsWith('.lakehouse-tmp'));
     const debrisLeft = left.filter((p) => !p.endsWith('.lakehouse-tmp'));
@@ -155,6 +165,11 @@ export async function runCrashInjection(o: CrashOptions): Promise<CrashResult> {
       tempFilesBefore,
       hiddenTempFilesLeft,
       vacuumDeleted: m.filesDeleted,
+      earlyVacuum: {
+        deleted: early.filesDeleted,
+        keptForWritesInFlight: early.filesKeptInFlight,
+        leasesOfKilledWriters: early.writesInFlight,
+      },
     };
     record({
       scenario: `crash: kill -9 append/optimize/checkpoint/vacuum (seed ${o.seed})`,

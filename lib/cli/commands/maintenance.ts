@@ -94,6 +94,10 @@ export function register(program: Command): void {
             process.stdout.write(
               `kept ${m.filesKeptTooYoung} unreferenced file(s) younger than the window (writes may be in flight)\n`,
             );
+          if (m.filesKeptInFlight)
+            process.stdout.write(
+              `kept ${m.filesKeptInFlight} unreferenced file(s) that ${m.writesInFlight} write(s) in flight may still commit (their write leases)\n`,
+            );
         });
       },
     );

@@ -23,9 +23,9 @@ const options = JSON.parse(process.env.RELIABILITY_STORAGE_OPTIONS ?? '{}');
 const writer = Number(process.env.RELIABILITY_WRITER ?? '0');
 const commits = Number(process.env.RELIABILITY_COMMITS ?? '10');
 const stopFile = process.env.RELIABILITY_STOP;
-// Vacuum retention in hours. 0 deletes files that writers have written but not yet committed
-// (the Delta protocol's documented hazard, seen in this scenario); the default keeps 18 s.
-const vacuumHours = Number(process.env.RELIABILITY_VACUUM_HOURS ?? '0.005');
+// Vacuum retention in hours: 0 (with force), as aggressive as VACUUM can be. The writers' write
+// leases (lib/delta/write-lease.ts) keep the files they have written and not yet committed.
+const vacuumHours = Number(process.env.RELIABILITY_VACUUM_HOURS ?? '0');
 const inner = await openStore(uri, options);
 const counters = { conflicts: 0, commits: 0, errors: 0, runs: 0 };
 const lastErrors = [];
