@@ -175,7 +175,6 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
     else if (meta.lastModified >= leases.protectFrom) keptInFlight++;
     else candidates.push(meta);
   }
-  listed = [];
 
   const metrics: VacuumMetrics = {
     version: latest.version,
