@@ -239,6 +239,9 @@ export class Transaction {
             `read version ${this.snapshot.version}); retry later or raise maxRetries`,
         );
       }
+      // Losing again and again means many writers at once: a jittered, growing pause lets the
+      // others through instead of racing them for every next version.
+      if (attempts >= 4) await sleep(Math.random() * Math.min(1000, 5 * 2 ** (attempts - 3)));
       // Read every winner from the version we lost up to the newest, and check each.
       const winners = await listCommitsFrom(this.store, version);
       for (const w of winners) {
@@ -342,4 +345,8 @@ async function listCommitsFrom(
   }
   if (run.length === 0) run.push({ version: from, path: commitPath(from) });
   return run;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

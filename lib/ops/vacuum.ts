@@ -95,6 +95,8 @@ export interface VacuumMetrics {
 }
 
 const HOUR = 3_600_000;
+/** Races VACUUM START/END may lose before giving up (each loss backs off; see Transaction). */
+const COMMIT_INFO_RETRIES = 200;
 
 export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): Promise<VacuumMetrics> {
   const started = Date.now();
@@ -220,6 +222,8 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
     operationMetrics: { numFilesToDelete: candidates.length, sizeOfDataToDelete: metrics.bytesDeleted },
     isBlindAppend: false,
     autoCheckpoint: false,
+    // commitInfo only: it conflicts with nothing, so losing races to ingest is no reason to give up.
+    maxRetries: COMMIT_INFO_RETRIES,
   }).commit();
 
   const rate = options.maxDeletesPerSecond;
@@ -285,6 +289,7 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
     operationParameters: { status: 'COMPLETED' },
     operationMetrics: { numDeletedFiles: deleted, numVacuumedDirectories: 0 },
     isBlindAppend: false,
+    maxRetries: COMMIT_INFO_RETRIES,
   }).commit();
   metrics.durationMs = Date.now() - started;
   return metrics;
