@@ -209,6 +209,31 @@ export function retentionMsOf(snapshot: Snapshot): number {
   );
 }
 
+/** Active files and bytes, files below `threshold`, and how many of those share their partition
+ * with another small file (what OPTIMIZE can merge). One pass over the active files. */
+export function smallFileCensus(
+  snapshot: Snapshot,
+  threshold: number,
+): { files: number; bytes: number; smallFiles: number; compactableSmallFiles: number } {
+  let files = 0;
+  let bytes = 0;
+  let smallFiles = 0;
+  const smallPerPartition = new Map<string, number>();
+  const partitionColumns = snapshot.partitionColumns;
+  for (const add of snapshot.activeFilesIterator()) {
+    files++;
+    bytes += add.size;
+    if (add.size < threshold) {
+      smallFiles++;
+      const key = partitionColumns.map((c) => add.partitionValues[c] ?? '\u0000').join('\u0001');
+      smallPerPartition.set(key, (smallPerPartition.get(key) ?? 0) + 1);
+    }
+  }
+  let compactableSmallFiles = 0;
+  for (const n of smallPerPartition.values()) if (n >= 2) compactableSmallFiles += n;
+  return { files, bytes, smallFiles, compactableSmallFiles };
+}
+
 /** Measure a table's health. Errors are those of `Snapshot.load` and of the store. */
 export async function measureHealth(store: ObjectStore, options: HealthOptions = {}): Promise<HealthReport> {
   const started = Date.now();
@@ -220,22 +245,12 @@ export async function measureHealth(store: ObjectStore, options: HealthOptions =
   const retentionMs = retentionMsOf(snapshot);
   const cutoff = now - retentionMs;
   const threshold = options.smallFileThreshold ?? minFileSize(OPS_DEFAULTS.targetFileSize);
-  let numFiles = 0;
-  let bytes = 0;
-  let small = 0;
-  const smallPerPartition = new Map<string, number>();
-  const partitionColumns = snapshot.partitionColumns;
-  for (const add of snapshot.activeFilesIterator()) {
-    numFiles++;
-    bytes += add.size;
-    if (add.size < threshold) {
-      small++;
-      const key = partitionColumns.map((c) => add.partitionValues[c] ?? '\u0000').join('\u0001');
-      smallPerPartition.set(key, (smallPerPartition.get(key) ?? 0) + 1);
-    }
-  }
-  let compactable = 0;
-  for (const n of smallPerPartition.values()) if (n >= 2) compactable += n;
+  const {
+    files: numFiles,
+    bytes,
+    smallFiles: small,
+    compactableSmallFiles: compactable,
+  } = smallFileCensus(snapshot, threshold);
   let removedFiles = 0;
   let removedBytes = 0;
   for (const rm of snapshot.tombstones()) {

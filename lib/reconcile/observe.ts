@@ -9,6 +9,7 @@ import { parseInterval, tableProperty } from '../delta/properties.js';
 import type { StructType } from '../delta/schema.js';
 import { Snapshot } from '../delta/snapshot.js';
 import { isLakehouseError } from '../errors.js';
+import { smallFileCensus } from '../ops/health.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 /** A table as it is now. Times are ms since the epoch. */
@@ -75,22 +76,12 @@ export async function observeTable(store: ObjectStore, options: ObserveOptions):
   }
   const openLatestMs = performance.now() - openStart;
   const threshold = options.minFileSizeBytes;
-  let files = 0;
-  let bytes = 0;
-  let small = 0;
-  const smallPerPartition = new Map<string, number>();
-  const partitionColumns = snap.partitionColumns;
-  for (const add of snap.activeFilesIterator()) {
-    files++;
-    bytes += add.size;
-    if (add.size < threshold) {
-      small++;
-      const key = partitionColumns.map((c) => add.partitionValues[c] ?? '\u0000').join('\u0001');
-      smallPerPartition.set(key, (smallPerPartition.get(key) ?? 0) + 1);
-    }
-  }
-  let compactable = 0;
-  for (const n of smallPerPartition.values()) if (n >= 2) compactable += n;
+  const {
+    files,
+    bytes,
+    smallFiles: small,
+    compactableSmallFiles: compactable,
+  } = smallFileCensus(snap, threshold);
 
   let lastCompactionTime: number | null = null;
   let lastVacuumTime: number | null = null;
@@ -130,7 +121,7 @@ export async function observeTable(store: ObjectStore, options: ObserveOptions):
     timestamp: snap.timestamp,
     createdTime: typeof created === 'number' && created > 0 ? created : historyFrom,
     schema: snap.schema,
-    partitionColumns,
+    partitionColumns: snap.partitionColumns,
     properties: snap.properties,
     protocol: snap.protocol,
     files,
