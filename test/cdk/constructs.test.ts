@@ -29,7 +29,17 @@ import {
   tempDir,
 } from './fixtures.js';
 
-afterAll(removeTempDirs);
+// Apps made without an outdir synthesize into a fresh os.tmpdir()/cdk.outXXXX each, left
+// behind; CDK_OUTDIR points them all at one folder this file removes.
+const savedOutdir = process.env.CDK_OUTDIR;
+beforeAll(() => {
+  process.env.CDK_OUTDIR = tempDir('synth');
+});
+afterAll(() => {
+  if (savedOutdir === undefined) delete process.env.CDK_OUTDIR;
+  else process.env.CDK_OUTDIR = savedOutdir;
+  removeTempDirs();
+});
 
 const ZONE_BUCKETS = {
   raw: 'StorageRawBucketBBD9BDC5',
