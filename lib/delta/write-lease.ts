@@ -173,6 +173,12 @@ export async function readLiveLeases(store: ObjectStore, now: number): Promise<L
   const metas: ObjectMeta[] = [];
   for await (const meta of store.list(`${LEASE_DIR}/`)) if (meta.path.endsWith('.json')) metas.push(meta);
   for (const meta of metas) {
+    // Not rewritten for longer than the TTL (and both clocks' allowance): expired whatever it
+    // says, so no need to read it. Writers that may not delete leave one lease per operation.
+    if (meta.lastModified + LEASE_TTL_MS + 2 * CLOCK_SKEW_MS < now) {
+      if (meta.lastModified + LEASE_TTL_MS + EXPIRED_LEASE_GRACE_MS < now) result.expired.push(meta.path);
+      continue;
+    }
     let record: LeaseRecord | undefined;
     try {
       const parsed = JSON.parse(new TextDecoder().decode(await store.get(meta.path))) as Partial<LeaseRecord>;
