@@ -79,7 +79,8 @@ export function schemaInSyncCondition(report: TableReport): NewCondition {
 }
 
 /**
- * MaintenanceHealthy: no compaction, checkpoint or vacuum failed on the last pass. Reason
+ * MaintenanceHealthy: no compaction, checkpoint or vacuum failed on the last pass, and none was
+ * refused for memory (reason `MemoryLimit`, status False). Reason
  * `AwaitingApproval` (status True: nothing is wrong) while compaction or vacuum waits for its
  * plan to be approved, `WaitingForWindow` while due work waits for the maintenance window.
  */
@@ -94,6 +95,15 @@ export function maintenanceHealthyCondition(report: TableReport): NewCondition {
       status: 'False',
       reason: 'MaintenanceFailed',
       message: clip(failed.map((a) => `${a.kind}: ${a.error?.code}: ${a.error?.message}`).join('; ')),
+    };
+  // Only maintenance planning refuses for memory (compaction cannot fit the budget): the pass
+  // failed before any maintenance ran, which is not "up to date".
+  if (report.outcome === 'failed' && report.error?.code === 'MEMORY_LIMIT')
+    return {
+      type: CONDITION.maintenanceHealthy,
+      status: 'False',
+      reason: 'MemoryLimit',
+      message: clip(`compaction: ${report.error.message}`),
     };
   if (report.approval?.state === 'awaiting' && report.maintenancePlan)
     return {
