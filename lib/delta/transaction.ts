@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LakehouseError, isLakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { bytesEqual } from '../storage/retry.js';
+import { bytesEqual, sleep } from '../storage/retry.js';
 import {
   canonicalPath,
   serializeActions,
@@ -345,8 +345,4 @@ async function listCommitsFrom(
   }
   if (run.length === 0) run.push({ version: from, path: commitPath(from) });
   return run;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

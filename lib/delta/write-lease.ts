@@ -142,20 +142,6 @@ export class WriteLease {
   }
 }
 
-/** Run `work` with a lease for `operation`, released whatever happens. */
-export async function withWriteLease<T>(
-  store: ObjectStore,
-  operation: string,
-  work: (lease: WriteLease) => Promise<T>,
-): Promise<T> {
-  const lease = new WriteLease(store, operation);
-  try {
-    return await work(lease);
-  } finally {
-    await lease.release();
-  }
-}
-
 export interface LiveLeases {
   /** Files modified at or after this (store time) may belong to a write in flight: keep them. */
   protectFrom: number;

@@ -41,7 +41,7 @@ export function backoffMs(attempt: number, policy: RetryPolicy): number {
   return Math.random() * cap;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Run an idempotent request, retrying transient failures with back-off. Resolves with the first
