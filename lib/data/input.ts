@@ -353,7 +353,7 @@ export async function* readParquetInput(file: string): AsyncGenerator<RecordBatc
     }
     if (!any) {
       // An empty file still carries its schema.
-      yield batchFromRows(deltaSchemaToArrow(arrowSchemaToDelta(src.schema())), []);
+      yield batchFromRows(deltaSchemaToArrow(arrowSchemaToDelta(await src.schema())), []);
     }
   } finally {
     src.close();

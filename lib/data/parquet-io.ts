@@ -63,6 +63,53 @@ export function writerCodec(compression: ParquetCompression = 'snappy'): number 
   return CODECS[compression];
 }
 
+/** Values looked at per column to decide whether a dictionary pays. */
+const DICTIONARY_SAMPLE = 4096;
+
+/**
+ * Top-level primitive columns to write without a dictionary: those whose sample (up to 4,096
+ * values spread over the batches) is more than half distinct. arrow-rs dictionary-encodes every
+ * column until the dictionary page passes 1 MiB and then falls back to PLAIN; for ids, measures
+ * and timestamps that work is wasted (a quarter of the encoding time measured on the benchmark's
+ * 10-column table) and the file grows by the abandoned dictionary. Repetitive columns keep it.
+ */
+export function plainEncodedColumns(batches: readonly RecordBatch[]): string[] {
+  const rows = batches.reduce((n, b) => n + b.numRows, 0);
+  if (rows === 0) return [];
+  const schema = batches[0]!.schema;
+  const out: string[] = [];
+  const step = Math.max(1, Math.floor(rows / DICTIONARY_SAMPLE));
+  schema.fields.forEach((field, c) => {
+    const id = field.type.typeId;
+    // Nested, boolean and dictionary-typed columns keep arrow-rs's default.
+    if (
+      id === Type.Struct ||
+      id === Type.List ||
+      id === Type.Map ||
+      id === Type.Bool ||
+      id === Type.Dictionary ||
+      id === Type.Null
+    )
+      return;
+    const seen = new Set<unknown>();
+    let sampled = 0;
+    let row = 0;
+    for (const b of batches) {
+      const col = b.getChildAt(c);
+      if (!col) return;
+      for (let i = row % step === 0 ? 0 : step - (row % step); i < b.numRows; i += step) {
+        const v = col.get(i);
+        if (v === null) continue;
+        seen.add(typeof v === 'object' ? String(v) : v);
+        sampled++;
+      }
+      row += b.numRows;
+    }
+    if (sampled >= 64 && seen.size * 2 > sampled) out.push(field.name);
+  });
+  return out;
+}
+
 /** Encode batches (all of one schema) as one Parquet file. */
 export function writeParquetFile(
   batches: readonly RecordBatch[],
@@ -77,6 +124,7 @@ export function writeParquetFile(
     .setStatisticsEnabled(pq.EnabledStatistics.Page)
     .setCreatedBy(options.createdBy ?? 'lakehouse-kit');
   if (options.rowGroupBytes) builder = builder.setMaxRowGroupBytes(options.rowGroupBytes);
+  for (const name of plainEncodedColumns(batches)) builder = builder.setColumnDictionaryEnabled(name, false);
   const ipc = tableToIPC(new Table(batches as RecordBatch[]), 'stream');
   const wasmTable = pq.Table.fromIPCStream(ipc);
   try {
@@ -204,10 +252,18 @@ export interface RowRange {
   limit: number;
 }
 
+/** A top-level column as the file's footer names it. */
+export interface FileColumn {
+  name: string;
+  /** Its Parquet field id (column mapping mode `id`), as text like Arrow's `PARQUET:field_id`. */
+  fieldId?: string;
+  /** Stored as INT96 (Spark's legacy timestamps). */
+  int96: boolean;
+}
+
 /** An open Parquet file read by ranges. */
 export class ParquetSource {
   private constructor(
-    private readonly file: pq.ParquetFile,
     private readonly blob: StoreBlob,
     readonly path: string,
     /** The footer, decoded in JavaScript (byte ranges of the column chunks). */
@@ -220,12 +276,23 @@ export class ParquetSource {
    * Open a Parquet object. `size` (e.g. `add.size`) saves a HEAD request. Rejects with NOT_FOUND
    * when the object is missing, STORAGE when it is not a readable Parquet file (the message names
    * it), and with the store's own error (e.g. STORAGE_TRANSIENT) when a request fails. The footer
-   * is read and checked in JavaScript before parquet-wasm sees any byte.
+   * is read and checked in JavaScript before parquet-wasm sees any byte. A file of known size up
+   * to `WHOLE_FILE_DECODE_MAX_BYTES` costs one read.
    */
   static async open(store: ObjectStore, path: string, size?: number): Promise<ParquetSource> {
     const bytes = size ?? (await store.head(path)).size;
-    // Read the tail first: a missing or truncated object fails here, cleanly, not inside the decoder.
-    const tail = await store.getRange(path, Math.max(0, bytes - 8), bytes);
+    // Small files are read whole at once; else the tail first: a missing or truncated object
+    // fails here, cleanly, not inside the decoder.
+    const readWhole = size !== undefined && size >= 12 && size <= WHOLE_FILE_DECODE_MAX_BYTES;
+    let whole = readWhole ? await store.getRange(path, 0, bytes) : undefined;
+    if (whole && whole.byteLength !== bytes)
+      throw new LakehouseError(
+        'STORAGE',
+        `parquet: ${path}: short read (${whole.byteLength} of ${bytes} bytes); the object changed or is truncated`,
+      );
+    const tail = whole
+      ? whole.subarray(bytes - 8)
+      : await store.getRange(path, Math.max(0, bytes - 8), bytes);
     if (tail.byteLength !== Math.min(8, bytes) || new TextDecoder().decode(tail.subarray(4)) !== 'PAR1') {
       throw new LakehouseError(
         'STORAGE',
@@ -239,9 +306,8 @@ export class ParquetSource {
         `parquet: ${path}: footer length ${footerLength} does not fit in ${bytes} bytes (the file is corrupt)`,
       );
     const blob = new StoreBlob(store, path, bytes);
-    let whole: Uint8Array | undefined;
-    if (bytes <= WHOLE_FILE_DECODE_MAX_BYTES) {
-      whole = await readExactly(store, path, 0, bytes);
+    if (!whole && bytes <= WHOLE_FILE_DECODE_MAX_BYTES) whole = await readExactly(store, path, 0, bytes);
+    if (whole) {
       blob.cache.set('file', { start: 0, bytes: whole });
     } else {
       const start = bytes - 8 - footerLength;
@@ -256,23 +322,55 @@ export class ParquetSource {
     } catch (err) {
       throw corruptParquet(path, 'footer', err);
     }
+    return new ParquetSource(blob, path, footer, whole);
+  }
+
+  /** parquet-wasm's view of the file, made when first needed (streaming, the Arrow schema). */
+  private async wasmFile(): Promise<pq.ParquetFile> {
+    if (this.file) return this.file;
     try {
-      const file = await pq.ParquetFile.fromFile(blob as unknown as Blob);
-      return new ParquetSource(file, blob, path, footer, whole);
+      return (this.file = await pq.ParquetFile.fromFile(this.blob as unknown as Blob));
     } catch (err) {
-      throw readError(blob, path, err);
+      throw readError(this.blob, this.path, err);
     }
   }
 
+  private file?: pq.ParquetFile;
+
   /** The Arrow schema as stored (field names and types exactly as the writer chose). */
-  schema(): Schema {
-    return (this.arrowSchema ??= tableFromIPC(this.file.schema().intoIPCStream()).schema);
+  async schema(): Promise<Schema> {
+    if (this.arrowSchema) return this.arrowSchema;
+    const file = await this.wasmFile();
+    return (this.arrowSchema = tableFromIPC(file.schema().intoIPCStream()).schema);
   }
 
   private arrowSchema?: Schema;
 
+  /** The top-level columns, from the footer (no decoding). */
+  columns(): FileColumn[] {
+    const elements = this.footer.schema;
+    const out: FileColumn[] = [];
+    // The footer lists the schema tree depth first; skip each column's descendants.
+    const skip = (i: number): number => {
+      let next = i + 1;
+      for (let c = 0; c < (elements[i]!.num_children ?? 0); c++) next = skip(next);
+      return next;
+    };
+    const count = elements[0]?.num_children ?? 0;
+    for (let c = 0, i = 1; c < count && i < elements.length; c++) {
+      const e = elements[i]!;
+      out.push({
+        name: e.name,
+        ...(e.field_id !== undefined ? { fieldId: String(e.field_id) } : {}),
+        int96: !e.num_children && e.type === 'INT96',
+      });
+      i = skip(i);
+    }
+    return out;
+  }
+
   get numRows(): number {
-    return this.file.metadata().fileMetadata().numRows();
+    return Number(this.footer.num_rows);
   }
 
   /** The footer as hyparquet decodes it (row groups, column chunks, statistics, index offsets). */
@@ -291,26 +389,21 @@ export class ParquetSource {
   /**
    * Top-level columns stored as INT96 (Spark's legacy timestamps). arrow-rs decodes them to
    * 64-bit nanoseconds, which overflow outside 1677..2262; `batches` re-reads these columns
-   * with hyparquet, which decodes INT96 exactly, and returns microseconds. Only files whose
-   * Arrow schema has a zone-less nanosecond timestamp (how INT96 surfaces) pay for the footer
-   * read this needs.
+   * with hyparquet, which decodes INT96 exactly, and returns microseconds. Only files with an
+   * INT96 column (in the footer) pay for the Arrow schema this checks against.
    */
   private async int96Columns(): Promise<{ names: Set<string>; metadata?: FileMetaData }> {
     if (this.int96) return this.int96;
-    const candidates = this.schema().fields.filter(
+    const stored = this.columns().filter((c) => c.int96);
+    if (stored.length === 0) return (this.int96 = { names: new Set() });
+    const candidates = (await this.schema()).fields.filter(
       (f) =>
         f.type.typeId === Type.Timestamp &&
         (f.type as unknown as { unit: TimeUnit }).unit === TimeUnit.NANOSECOND &&
         !(f.type as unknown as { timezone: string | null }).timezone,
     );
-    if (candidates.length === 0) return (this.int96 = { names: new Set() });
-    const metadata = this.footer;
-    const names = new Set(
-      metadata.schema
-        .filter((e) => e.type === 'INT96' && candidates.some((c) => c.name === e.name))
-        .map((e) => e.name),
-    );
-    return (this.int96 = { names, metadata });
+    const names = new Set(stored.filter((c) => candidates.some((f) => f.name === c.name)).map((c) => c.name));
+    return (this.int96 = names.size > 0 ? { names, metadata: this.footer } : { names });
   }
 
   private int96?: { names: Set<string>; metadata?: FileMetaData };
@@ -479,9 +572,10 @@ export class ParquetSource {
     g: number,
     readerOptions: { batchSize: number; columns?: string[]; offset?: number; limit?: number },
   ): AsyncGenerator<RecordBatch> {
+    const file = await this.wasmFile();
     let stream: ReadableStream<pq.RecordBatch>;
     try {
-      stream = (await this.file.stream({
+      stream = (await file.stream({
         ...readerOptions,
         rowGroups: [g],
       })) as ReadableStream<pq.RecordBatch>;
@@ -507,6 +601,7 @@ export class ParquetSource {
   }
 
   close(): void {
-    this.file.free();
+    this.file?.free();
+    this.file = undefined;
   }
 }

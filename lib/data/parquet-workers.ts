@@ -30,6 +30,7 @@ import {
   DEFAULT_ROW_GROUP_ROWS,
   type ParquetWriteOptions,
   writeParquetFile,
+  plainEncodedColumns,
   writerCodec,
 } from './parquet-io.js';
 
@@ -39,6 +40,8 @@ interface EncodeProps {
   rowGroupRows: number;
   rowGroupBytes?: number;
   createdBy: string;
+  /** Columns written without a dictionary (`plainEncodedColumns`). */
+  plain: string[];
 }
 
 /** A row group, or rows [offset, offset + limit) of it. */
@@ -60,6 +63,7 @@ function encode(m) {
     .setStatisticsEnabled(pq.EnabledStatistics.Page)
     .setCreatedBy(m.props.createdBy);
   if (m.props.rowGroupBytes) b = b.setMaxRowGroupBytes(m.props.rowGroupBytes);
+  for (const name of m.props.plain) b = b.setColumnDictionaryEnabled(name, false);
   const bytes = pq.writeParquet(pq.Table.fromIPCStream(m.ipc), b.build());
   parentPort.postMessage({ id: m.id, bytes }, [bytes.buffer]);
 }
@@ -134,6 +138,7 @@ export class ParquetPool {
       codec: writerCodec(options.compression),
       rowGroupRows: options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS,
       createdBy: options.createdBy ?? 'lakehouse-kit',
+      plain: plainEncodedColumns(batches),
       ...(options.rowGroupBytes ? { rowGroupBytes: options.rowGroupBytes } : {}),
     };
     const reply = await this.run(

@@ -29,7 +29,7 @@ import { conformBatch, FIELD_ID_KEY, retypeData } from './conform.js';
 import type { Expr } from './expr.js';
 import type { TableColumns } from './expr-eval.js';
 import { candidateRowRanges } from './page-prune.js';
-import { ParquetSource } from './parquet-io.js';
+import { ParquetSource, WHOLE_FILE_DECODE_MAX_BYTES } from './parquet-io.js';
 import type { ParquetPool } from './parquet-workers.js';
 import { parsePartitionValue } from './partition.js';
 import { physicalArrowField } from './writer.js';
@@ -132,15 +132,12 @@ async function* readFile(
   const path = addFilePath(add, layout.rootPath);
   const src = await ParquetSource.open(store, path, add.size > 0 ? add.size : undefined);
   try {
-    const fileFields = src.schema().fields;
+    const fileFields = src.columns();
     // Project to the file columns we need (matched as conformBatch matches them).
     const wanted: string[] = [];
     for (const tf of targetFields) {
       const id = tf.metadata.get(FIELD_ID_KEY);
-      const byId =
-        mode === 'id' && id !== undefined
-          ? fileFields.find((f) => f.metadata.get(FIELD_ID_KEY) === id)
-          : undefined;
+      const byId = mode === 'id' && id !== undefined ? fileFields.find((f) => f.fieldId === id) : undefined;
       const match =
         byId ??
         fileFields.find((f) => f.name === tf.name) ??
@@ -199,4 +196,56 @@ async function* readFile(
   } finally {
     src.close();
   }
+}
+
+/**
+ * The batches of several data files, in order, decoded ahead on a Parquet worker pool: while the
+ * caller consumes one file, up to `ahead` more are being decoded (one per worker keeps every
+ * worker busy). Memory holds at most `ahead + 1` decoded files, so callers under a memory budget
+ * pass no pool (then files are read one at a time, batch by batch, in this thread). Files too
+ * large to be read whole are streamed in this thread whatever the pool.
+ */
+export async function* readDataFilesAhead(
+  store: ObjectStore,
+  layout: TableLayout,
+  files: readonly AddAction[],
+  options: Omit<ReadFileOptions, 'decodePool'> & { pool?: ParquetPool; ahead?: number } = {},
+): AsyncGenerator<RecordBatch[] | AsyncIterable<RecordBatch>> {
+  const { pool, ahead: aheadWanted, ...readOptions } = options;
+  const usePool =
+    pool !== undefined && files.every((f) => f.size > 0 && f.size <= WHOLE_FILE_DECODE_MAX_BYTES);
+  const read = (add: AddAction): AsyncIterable<RecordBatch> =>
+    readDataFile(store, layout, add, usePool ? { ...readOptions, decodePool: pool } : readOptions);
+  if (!usePool) {
+    for (const add of files) yield read(add);
+    return;
+  }
+  const ahead = Math.max(1, aheadWanted ?? pool.size);
+  const pending: Promise<RecordBatch[]>[] = [];
+  let next = 0;
+  const fill = (): void => {
+    while (next < files.length && pending.length <= ahead) pending.push(collectBatches(read(files[next++]!)));
+  };
+  try {
+    fill();
+    while (pending.length > 0) {
+      const batches = await pending.shift()!;
+      fill();
+      yield batches;
+    }
+  } finally {
+    // An abandoned read-ahead (the caller stopped or failed) must not reject unobserved.
+    for (const p of pending) p.catch(() => {});
+  }
+}
+
+/** All batches of one file; a failure rejects when awaited (and is never unhandled before). */
+function collectBatches(it: AsyncIterable<RecordBatch>): Promise<RecordBatch[]> {
+  const done = (async () => {
+    const out: RecordBatch[] = [];
+    for await (const b of it) out.push(b);
+    return out;
+  })();
+  done.catch(() => {});
+  return done;
 }

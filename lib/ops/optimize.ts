@@ -12,7 +12,8 @@ import { takeBatch } from '../data/arrow-build.js';
 import { type Expr, formatFilter, parseFilter, referencedColumns } from '../data/expr.js';
 import { fileTruth, onlyPartitionColumns, parseStats, T } from '../data/expr-eval.js';
 import type { ParquetCompression } from '../data/parquet-io.js';
-import { readDataFile, type TableLayout } from '../data/reader.js';
+import { readDataFile, readDataFilesAhead, type TableLayout } from '../data/reader.js';
+import { parquetThreads, sharedParquetPool } from '../data/parquet-workers.js';
 import { arrowBytes, DataFileWriter } from '../data/writer.js';
 import { isLakehouseError, LakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -82,7 +83,7 @@ export interface OptimizeOptions {
   zOrderTolerance?: number;
   /** Plan only: return the plan, write and commit nothing. Default false. */
   dryRun?: boolean;
-  /** Bins rewritten at the same time. Default 1. */
+  /** Bins rewritten at the same time. Default: the Parquet worker threads (`parquetThreads()`), or 1 under `memoryLimit`. */
   concurrency?: number;
   /** Commit after every N bins (0: one commit at the end). Default 0. */
   commitEvery?: number;
@@ -270,7 +271,9 @@ async function planInternal(
       `optimize: the target file size must be positive, got ${target}`,
     );
   const minSize = options.minFileSize ?? defaultMinFileSize(target);
-  const concurrencyWanted = Math.max(1, Math.floor(options.concurrency ?? 1));
+  // Default: one bin per Parquet worker (delta-rs runs one task per core), one under a memory limit.
+  const concurrencyDefault = options.memoryLimit === undefined ? Math.max(1, parquetThreads()) : 1;
+  const concurrencyWanted = Math.max(1, Math.floor(options.concurrency ?? concurrencyDefault));
   const commitEvery = Math.max(0, Math.floor(options.commitEvery ?? 0));
   const tolerance = options.zOrderTolerance ?? 0.1;
   const predicate = typeof options.where === 'string' ? parseFilter(options.where) : options.where;
@@ -739,8 +742,11 @@ async function compactBin(
   const writer = writerFor(store, internal, options, internal.writerBufferCap);
   let rowsRead = 0;
   let batches = 0;
-  for (const f of bin.files) {
-    for await (const batch of readDataFile(store, layout, f)) {
+  // Without a memory limit, the next files are decoded on the Parquet workers while this one is
+  // written (a budget counts one file being read, so under a limit files are read one by one).
+  const pool = internal.plan.memoryLimit === null ? sharedParquetPool() : undefined;
+  for await (const fileBatches of readDataFilesAhead(store, layout, bin.files, pool ? { pool } : {})) {
+    for await (const batch of fileBatches) {
       rowsRead += batch.numRows;
       batches++;
       await writer.write(batch);

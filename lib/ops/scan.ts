@@ -6,9 +6,8 @@ import { takeBatch } from '../data/arrow-build.js';
 import { selectColumns } from '../data/conform.js';
 import { type Expr, parseFilter, referencedColumns } from '../data/expr.js';
 import { mightMatch, selectRows, type TableColumns } from '../data/expr-eval.js';
-import { WHOLE_FILE_DECODE_MAX_BYTES } from '../data/parquet-io.js';
 import { sharedParquetPool } from '../data/parquet-workers.js';
-import { readDataFile, selectFields, type TableLayout } from '../data/reader.js';
+import { readDataFilesAhead, selectFields, type TableLayout } from '../data/reader.js';
 import { LakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
@@ -87,34 +86,14 @@ export class TableScan implements AsyncIterable<RecordBatch> {
    * whole, files are decoded ahead on the workers (up to one per worker beyond the one being
    * consumed, so memory holds at most that many decoded files) while the caller consumes.
    */
-  private async *fileBatches(): AsyncGenerator<AsyncIterable<RecordBatch> | RecordBatch[]> {
-    const pool =
-      this.files.length > 1 && this.files.every((f) => f.size > 0 && f.size <= WHOLE_FILE_DECODE_MAX_BYTES)
-        ? sharedParquetPool()
-        : undefined;
-    const read = (add: AddAction): AsyncIterable<RecordBatch> =>
-      readDataFile(this.store, this.layout, add, {
-        columns: this.readColumns,
-        batchSize: this.batchSize,
-        ...(this.filter ? { prune: { filter: this.filter, table: this.table } } : {}),
-        ...(pool ? { decodePool: pool } : {}),
-      });
-    if (!pool) {
-      for (const add of this.files) yield read(add);
-      return;
-    }
-    const ahead: Promise<RecordBatch[]>[] = [];
-    let next = 0;
-    const fill = (): void => {
-      while (next < this.files.length && ahead.length <= pool.size)
-        ahead.push(collect(read(this.files[next++]!)));
-    };
-    fill();
-    while (ahead.length > 0) {
-      const batches = await ahead.shift()!;
-      fill();
-      yield batches;
-    }
+  private fileBatches(): AsyncGenerator<AsyncIterable<RecordBatch> | RecordBatch[]> {
+    const pool = this.files.length > 1 ? sharedParquetPool() : undefined;
+    return readDataFilesAhead(this.store, this.layout, this.files, {
+      columns: this.readColumns,
+      batchSize: this.batchSize,
+      ...(this.filter ? { prune: { filter: this.filter, table: this.table } } : {}),
+      ...(pool ? { pool } : {}),
+    });
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<RecordBatch> {
@@ -144,20 +123,6 @@ export class TableScan implements AsyncIterable<RecordBatch> {
       }
     }
   }
-}
-
-/**
- * Collect a file's batches; a failure is kept for whoever awaits the result (never unhandled,
- * even when the scan stops before that file).
- */
-function collect(it: AsyncIterable<RecordBatch>): Promise<RecordBatch[]> {
-  const done = (async () => {
-    const out: RecordBatch[] = [];
-    for await (const b of it) out.push(b);
-    return out;
-  })();
-  done.catch(() => {});
-  return done;
 }
 
 /** Plan a scan: load the snapshot, prune files. Iterate the result for the record batches. */

@@ -28,7 +28,10 @@ export function register(program: Command): void {
     .option('--where <predicate>', 'only the partitions this predicate on partition columns selects')
     .option('--zorder-by <columns>', 'cluster rows by these data columns (comma-separated)')
     .option('--dry-run', 'print the plan, change nothing')
-    .option('--concurrency <n>', 'bins rewritten at the same time (default 1)')
+    .option(
+      '--concurrency <n>',
+      'bins rewritten at the same time (default: one per core, at most 4; 1 with --memory-limit)',
+    )
     .option('--commit-every <n>', 'commit progress after every N bins (default: one commit at the end)')
     .option('--memory-limit <size>', 'stay under this peak memory, or refuse up front with an estimate')
     .option('--spill-dir <dir>', 'Z-order: local folder for spill files (default: the OS temp folder)')
