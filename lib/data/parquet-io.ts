@@ -54,6 +54,8 @@ export interface ParquetWriteOptions {
   rowGroupBytes?: number;
   /** Written into the footer as `created_by`. */
   createdBy?: string;
+  /** Columns written without a dictionary; default `plainEncodedColumns(batches)`. */
+  plainColumns?: readonly string[];
 }
 
 export const DEFAULT_ROW_GROUP_ROWS = 1_048_576;
@@ -64,50 +66,71 @@ export function writerCodec(compression: ParquetCompression = 'snappy'): number 
 }
 
 /** Values looked at per column to decide whether a dictionary pays. */
-const DICTIONARY_SAMPLE = 4096;
+const DICTIONARY_SAMPLE = 2048;
 
 /**
- * Top-level primitive columns to write without a dictionary: those whose sample (up to 4,096
- * values spread over the batches) is more than half distinct. arrow-rs dictionary-encodes every
- * column until the dictionary page passes 1 MiB and then falls back to PLAIN; for ids, measures
- * and timestamps that work is wasted (a quarter of the encoding time measured on the benchmark's
- * 10-column table) and the file grows by the abandoned dictionary. Repetitive columns keep it.
+ * Top-level primitive columns to write without a dictionary: those whose sample (up to 2,048
+ * values spread over the rows, read straight from the Arrow buffers) is over 90% distinct (a
+ * column of 1,000 repeated values shows about 870 distinct in 2,048 and keeps its dictionary).
+ * arrow-rs dictionary-encodes every column until the dictionary page passes 1 MiB and then falls
+ * back to PLAIN; for ids, measures and timestamps that work is wasted (a quarter of the encoding
+ * time measured on the benchmark's 10-column table) and the file grows by the abandoned
+ * dictionary. Repetitive columns keep it.
  */
 export function plainEncodedColumns(batches: readonly RecordBatch[]): string[] {
   const rows = batches.reduce((n, b) => n + b.numRows, 0);
-  if (rows === 0) return [];
-  const schema = batches[0]!.schema;
-  const out: string[] = [];
+  if (rows < 64 || batches.length === 0) return [];
   const step = Math.max(1, Math.floor(rows / DICTIONARY_SAMPLE));
-  schema.fields.forEach((field, c) => {
-    const id = field.type.typeId;
-    // Nested, boolean and dictionary-typed columns keep arrow-rs's default.
-    if (
-      id === Type.Struct ||
-      id === Type.List ||
-      id === Type.Map ||
-      id === Type.Bool ||
-      id === Type.Dictionary ||
-      id === Type.Null
-    )
-      return;
+  const out: string[] = [];
+  batches[0]!.schema.fields.forEach((field, c) => {
     const seen = new Set<unknown>();
     let sampled = 0;
     let row = 0;
     for (const b of batches) {
-      const col = b.getChildAt(c);
-      if (!col) return;
+      const data = b.data.children[c];
+      if (!data) return;
+      const key = sampleKey(data);
+      if (!key) return; // nested, boolean, dictionary: arrow-rs's default
       for (let i = row % step === 0 ? 0 : step - (row % step); i < b.numRows; i += step) {
-        const v = col.get(i);
-        if (v === null) continue;
-        seen.add(typeof v === 'object' ? String(v) : v);
+        if (data.nullCount > 0 && !data.getValid(i)) continue;
+        seen.add(key(i));
         sampled++;
       }
       row += b.numRows;
     }
-    if (sampled >= 64 && seen.size * 2 > sampled) out.push(field.name);
+    if (sampled >= 64 && seen.size > 0.9 * sampled) out.push(field.name);
   });
   return out;
+}
+
+/** A comparable key of value `i` read from the buffers, or undefined for layouts not sampled. */
+function sampleKey(data: Data): ((i: number) => unknown) | undefined {
+  const id = data.type.typeId;
+  const values = data.values as ArrayLike<number | bigint> | undefined;
+  if (!values) return undefined;
+  if (id === Type.Utf8 || id === Type.Binary) {
+    const offsets = data.valueOffsets as Int32Array;
+    const bytes = data.values as Uint8Array;
+    // A hash of the length and the first 16 bytes: a collision only keeps the dictionary (the default).
+    return (i) => {
+      const start = offsets[i]!;
+      const end = offsets[i + 1]!;
+      let h = (end - start) | 0;
+      for (let k = start, stop = Math.min(end, start + 16); k < stop; k++)
+        h = Math.imul(h ^ bytes[k]!, 16777619);
+      return h;
+    };
+  }
+  if (id === Type.Int || id === Type.Float || id === Type.Date || id === Type.Timestamp || id === Type.Time) {
+    const stride = data.stride;
+    if (stride === 1) return (i) => values[i];
+    return (i) => Array.prototype.slice.call(values, i * stride, (i + 1) * stride).join(',');
+  }
+  if (id === Type.Decimal || id === Type.FixedSizeBinary) {
+    const stride = data.stride;
+    return (i) => Array.prototype.slice.call(values, i * stride, (i + 1) * stride).join(',');
+  }
+  return undefined;
 }
 
 /** Encode batches (all of one schema) as one Parquet file. */
@@ -124,7 +147,8 @@ export function writeParquetFile(
     .setStatisticsEnabled(pq.EnabledStatistics.Page)
     .setCreatedBy(options.createdBy ?? 'lakehouse-kit');
   if (options.rowGroupBytes) builder = builder.setMaxRowGroupBytes(options.rowGroupBytes);
-  for (const name of plainEncodedColumns(batches)) builder = builder.setColumnDictionaryEnabled(name, false);
+  for (const name of options.plainColumns ?? plainEncodedColumns(batches))
+    builder = builder.setColumnDictionaryEnabled(name, false);
   const ipc = tableToIPC(new Table(batches as RecordBatch[]), 'stream');
   const wasmTable = pq.Table.fromIPCStream(ipc);
   try {

@@ -138,7 +138,7 @@ export class ParquetPool {
       codec: writerCodec(options.compression),
       rowGroupRows: options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS,
       createdBy: options.createdBy ?? 'lakehouse-kit',
-      plain: plainEncodedColumns(batches),
+      plain: [...(options.plainColumns ?? plainEncodedColumns(batches))],
       ...(options.rowGroupBytes ? { rowGroupBytes: options.rowGroupBytes } : {}),
     };
     const reply = await this.run(

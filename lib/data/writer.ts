@@ -32,7 +32,7 @@ import { takeBatch } from './arrow-build.js';
 import { scalarAt } from './arrow-values.js';
 import { FIELD_ID_KEY, retypeData } from './conform.js';
 import { encodeParquet, parquetThreads } from './parquet-workers.js';
-import { CODEC_SUFFIX, type ParquetCompression } from './parquet-io.js';
+import { CODEC_SUFFIX, type ParquetCompression, plainEncodedColumns } from './parquet-io.js';
 import type { WriteLease } from '../delta/write-lease.js';
 import { dataFileName, encodeAddPath, partitionFolder, serializePartitionValue } from './partition.js';
 import { DEFAULT_NUM_INDEXED_COLS, StatsCollector } from './stats.js';
@@ -318,6 +318,8 @@ export class DataFileWriter {
    * Start writing one file: statistics here, encoding on a worker, then the upload; returns once
    * fewer than `encodeConcurrency` files are in flight (so rows keep coming while files encode).
    */
+  private plainColumns?: string[];
+
   private async writeFile(
     values: Record<string, string | null>,
     batches: RecordBatch[],
@@ -334,8 +336,11 @@ export class DataFileWriter {
     const name = dataFileName(index, this.uuid, CODEC_SUFFIX[compression]);
     const folder = this.partitionColumns.length ? partitionFolder(this.physicalPartitionNames, values) : '';
     const relative = [this.options.prefix, folder, name].filter(Boolean).join('/');
+    // Decided once per writer, from its first file (sampling every file costs more than it saves).
+    this.plainColumns ??= plainEncodedColumns(batches);
     const job = encodeParquet(batches, {
       compression,
+      plainColumns: this.plainColumns,
       rowGroupRows: this.options.rowGroupRows,
       rowGroupBytes: this.options.rowGroupBytes,
     }).then(async (bytes) => {

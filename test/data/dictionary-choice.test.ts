@@ -1,0 +1,77 @@
+import { parquetMetadata } from 'hyparquet';
+import { batchFromRows } from '../../lib/data/arrow-build.js';
+import { canonicalRows } from '../../lib/data/arrow-values.js';
+import { plainEncodedColumns, writeParquetFile } from '../../lib/data/parquet-io.js';
+import { ParquetPool } from '../../lib/data/parquet-workers.js';
+import { deltaSchemaToArrow } from '../../lib/delta/arrow-schema.js';
+import { tableFromIPC } from 'apache-arrow';
+
+/** Columns of a Parquet file whose chunks carry dictionary-encoded pages. */
+function dictionaryColumns(bytes: Uint8Array): string[] {
+  const meta = parquetMetadata(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+  );
+  return meta.row_groups[0]!.columns.filter((c) =>
+    c.meta_data!.encodings.some((e) => e === 'RLE_DICTIONARY' || e === 'PLAIN_DICTIONARY'),
+  ).map((c) => c.meta_data!.path_in_schema.join('.'));
+}
+
+describe('dictionary encoding chosen per column', () => {
+  const schema = deltaSchemaToArrow({
+    type: 'struct',
+    fields: [
+      { name: 'id', type: 'long', nullable: true, metadata: {} },
+      { name: 'price', type: 'double', nullable: true, metadata: {} },
+      { name: 'uuid', type: 'string', nullable: true, metadata: {} },
+      { name: 'status', type: 'string', nullable: true, metadata: {} },
+      { name: 'note', type: 'string', nullable: true, metadata: {} },
+      { name: 'qty', type: 'integer', nullable: true, metadata: {} },
+      {
+        name: 'tags',
+        type: { type: 'array', elementType: 'string', containsNull: true },
+        nullable: true,
+        metadata: {},
+      },
+    ],
+  });
+  const rows = Array.from({ length: 20_000 }, (_, i) => ({
+    id: i,
+    price: i * 0.37,
+    uuid: `u-${(i * 2654435761) % 4294967296}-${i}`,
+    status: ['open', 'shipped', 'returned', null][i % 4],
+    note: `note ${i % 1000}`,
+    qty: i % 100,
+    tags: i % 3 === 0 ? null : ['a', `t${i % 7}`],
+  }));
+  const batch = batchFromRows(schema, rows);
+
+  it('drops the dictionary of mostly distinct columns only, and the file reads back the same', async () => {
+    expect(plainEncodedColumns([batch]).sort()).toEqual(['id', 'price', 'uuid']);
+    // The sample spans several batches the same way.
+    expect(plainEncodedColumns([batch.slice(0, 7_000), batch.slice(7_000)]).sort()).toEqual([
+      'id',
+      'price',
+      'uuid',
+    ]);
+    // Too few rows to judge: arrow-rs's default (dictionary everywhere).
+    expect(plainEncodedColumns([batch.slice(0, 50)])).toEqual([]);
+
+    const inThread = writeParquetFile([batch]);
+    const pool = new ParquetPool(1);
+    try {
+      const viaWorker = await pool.encode([batch]);
+      expect(Buffer.from(viaWorker).equals(Buffer.from(inThread))).toBe(true);
+      const decoded = tableFromIPC(
+        (await pool.decode(viaWorker.slice(), [{ rowGroup: 0 }], 65_536, 'x'))[0]!,
+      );
+      expect(decoded.batches.flatMap((b) => canonicalRows(b))).toEqual(canonicalRows(batch));
+    } finally {
+      await pool.close();
+    }
+    const withDictionary = dictionaryColumns(inThread);
+    expect(withDictionary).toEqual(expect.arrayContaining(['status', 'note', 'qty', 'tags.list.element']));
+    for (const plain of ['id', 'price', 'uuid']) expect(withDictionary).not.toContain(plain);
+    // The choice can be given (a writer decides once for all its files).
+    expect(dictionaryColumns(writeParquetFile([batch], { plainColumns: [] }))).toContain('id');
+  });
+});
