@@ -104,6 +104,9 @@ async function listFrom(store: ObjectStore, from: number, target: number | undef
     if (name.startsWith('_')) break;
     const f = parseLogPath(meta.path, meta.size, meta.lastModified);
     if (!f) continue;
+    // Time travel reads nothing past its target (as Spark's listing stops there): a version's
+    // files all sort before the next version's, so the rest of the log is not listed.
+    if (target !== undefined && f.version > target) break;
     if (f.version !== groupVersion) {
       flush();
       groupVersion = f.version;
@@ -111,7 +114,8 @@ async function listFrom(store: ObjectStore, from: number, target: number | undef
     if (f.kind === 'checkpoint') group.push(f);
     if (f.kind !== 'commit') continue;
     // A gap between commits is fine only where a checkpoint covers it (older commits cleaned up).
-    // Later versions are listed too, so a gap anywhere fails every load, as delta-rs and Spark do.
+    // A load of the latest version lists to the end, so a gap anywhere fails it, as in delta-rs and
+    // Spark; time travel checks the versions up to its target.
     if (prevCommit >= 0 && f.version > prevCommit + 1 && !out.gap) {
       const covered =
         completeVersions.has(f.version - 1) ||
@@ -119,7 +123,6 @@ async function listFrom(store: ObjectStore, from: number, target: number | undef
       if (!covered) out.gap = { after: prevCommit, next: f.version };
     }
     prevCommit = f.version;
-    if (target !== undefined && f.version > target) continue;
     out.sawAnything = true;
     out.commits.push(f);
     out.latestCommit = f;

@@ -156,6 +156,18 @@ describe('Snapshot', () => {
     );
   });
 
+  test('time travel reads the log up to its target only: a later gap fails the latest load, not it', async () => {
+    const { dir, store } = await tempStore();
+    await createTable(store);
+    for (const v of ['a', 'b', 'c', 'd']) await append(store, v);
+    await rm(path.join(dir, commitPath(3)));
+    await expect(Snapshot.load(store)).rejects.toMatchObject({ code: 'CORRUPT_LOG' });
+    const old = await Snapshot.load(store, { version: 2 });
+    expect(old.version).toBe(2);
+    expect(old.numFiles).toBe(2);
+    await expect(Snapshot.load(store, { version: 4 })).rejects.toMatchObject({ code: 'CORRUPT_LOG' });
+  });
+
   test('unsupported reader features are named; we refuse to create such a table', async () => {
     const { store } = await tempStore();
     const protocol = {
