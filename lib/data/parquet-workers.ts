@@ -167,6 +167,14 @@ export class ParquetPool {
     return reply.ipcs!;
   }
 
+  /**
+   * Start every worker now, idle (they do not keep the process alive): their start-up (about
+   * 50 ms each, most of it compiling parquet-wasm) then overlaps the caller's first reads.
+   */
+  warm(): void {
+    while (this.slots.length < this.size) this.spawn().worker.unref();
+  }
+
   private run(
     message: Record<string, unknown>,
     transfer: ArrayBuffer[],

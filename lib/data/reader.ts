@@ -220,6 +220,7 @@ export async function* readDataFilesAhead(
     for (const add of files) yield read(add);
     return;
   }
+  pool.warm();
   const ahead = Math.max(1, aheadWanted ?? pool.size);
   const pending: Promise<RecordBatch[]>[] = [];
   let next = 0;

@@ -45,4 +45,37 @@ describe('Parquet on worker threads', () => {
     const again = await pool.decode(good.slice(), [{ rowGroup: 0 }], 1024, 'good.parquet');
     expect(tableFromIPC(again[0]!).numRows).toBe(ALL_TYPES_ROWS.length);
   });
+
+  it('starts its workers ahead of work, idle, without keeping a process alive', async () => {
+    const script = `
+      import { ParquetPool } from ${JSON.stringify(new URL('../../dist/lib/data/parquet-workers.js', import.meta.url).href)};
+      const pool = new ParquetPool(2);
+      pool.warm();
+      pool.warm(); // idempotent: still two workers
+      console.log('warmed');
+    `;
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    // A script file, not \`node -e\` (which exits after its code whatever still runs).
+    const dir = mkdtempSync(join(tmpdir(), 'lk-warm-'));
+    const file = join(dir, 'warm.mjs');
+    writeFileSync(file, script);
+    let out: string;
+    try {
+      out = execFileSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(out.trim()).toBe('warmed'); // and it exited: a live worker would hold it until the timeout
+    const warm = new ParquetPool(2);
+    try {
+      warm.warm();
+      const [a, b] = await Promise.all([warm.encode([batch]), warm.encode([batch])]);
+      expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    } finally {
+      await warm.close();
+    }
+  }, 30_000);
 });
