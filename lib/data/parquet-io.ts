@@ -21,10 +21,10 @@ import {
 } from 'apache-arrow';
 import { type FileMetaData, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import * as pq from 'parquet-wasm/node';
 import { LakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ParquetPool } from './parquet-workers.js';
+import { type ParquetWasm, parquetWasm } from './parquet-wasm.js';
 
 export type ParquetCompression = 'snappy' | 'zstd' | 'gzip' | 'lz4' | 'uncompressed';
 
@@ -37,12 +37,16 @@ export const CODEC_SUFFIX: Record<ParquetCompression, string> = {
   uncompressed: '',
 };
 
-const CODECS: Record<ParquetCompression, pq.Compression> = {
-  snappy: pq.Compression.SNAPPY,
-  zstd: pq.Compression.ZSTD,
-  gzip: pq.Compression.GZIP,
-  lz4: pq.Compression.LZ4_RAW,
-  uncompressed: pq.Compression.UNCOMPRESSED,
+/**
+ * parquet-wasm's `Compression` codes (see its typings), as numbers: naming a codec must not load
+ * parquet-wasm into a thread that does not encode.
+ */
+const CODECS: Record<ParquetCompression, number> = {
+  uncompressed: 0,
+  snappy: 1,
+  gzip: 2,
+  zstd: 5,
+  lz4: 6, // LZ4_RAW
 };
 
 export interface ParquetWriteOptions {
@@ -140,8 +144,9 @@ export function writeParquetFile(
 ): Uint8Array {
   if (batches.length === 0)
     throw new LakehouseError('INTERNAL', 'parquet: no batches to write (this is a bug)');
+  const pq = parquetWasm();
   let builder = new pq.WriterPropertiesBuilder()
-    .setCompression(CODECS[options.compression ?? 'snappy'])
+    .setCompression(CODECS[options.compression ?? 'snappy'] as ParquetWasm.Compression)
     .setMaxRowGroupSize(options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS)
     // Page: also the page index (column and offset index), so readers skip pages inside a file.
     .setStatisticsEnabled(pq.EnabledStatistics.Page)
@@ -350,16 +355,16 @@ export class ParquetSource {
   }
 
   /** parquet-wasm's view of the file, made when first needed (streaming, the Arrow schema). */
-  private async wasmFile(): Promise<pq.ParquetFile> {
+  private async wasmFile(): Promise<ParquetWasm.ParquetFile> {
     if (this.file) return this.file;
     try {
-      return (this.file = await pq.ParquetFile.fromFile(this.blob as unknown as Blob));
+      return (this.file = await parquetWasm().ParquetFile.fromFile(this.blob as unknown as Blob));
     } catch (err) {
       throw readError(this.blob, this.path, err);
     }
   }
 
-  private file?: pq.ParquetFile;
+  private file?: ParquetWasm.ParquetFile;
 
   /** The Arrow schema as stored (field names and types exactly as the writer chose). */
   async schema(): Promise<Schema> {
@@ -548,9 +553,9 @@ export class ParquetSource {
     for (const { rowGroup: g, offset, limit } of ranges) {
       const rows = offset !== undefined ? { offset, limit } : {};
       if (this.whole) {
-        let table: pq.Table;
+        let table: ParquetWasm.Table;
         try {
-          table = pq.readParquet(this.whole, { ...readerOptions, ...rows, rowGroups: [g] });
+          table = parquetWasm().readParquet(this.whole, { ...readerOptions, ...rows, rowGroups: [g] });
         } catch (err) {
           throw corruptParquet(this.path, `row group ${g}`, err);
         }
@@ -597,12 +602,12 @@ export class ParquetSource {
     readerOptions: { batchSize: number; columns?: string[]; offset?: number; limit?: number },
   ): AsyncGenerator<RecordBatch> {
     const file = await this.wasmFile();
-    let stream: ReadableStream<pq.RecordBatch>;
+    let stream: ReadableStream<ParquetWasm.RecordBatch>;
     try {
       stream = (await file.stream({
         ...readerOptions,
         rowGroups: [g],
-      })) as ReadableStream<pq.RecordBatch>;
+      })) as ReadableStream<ParquetWasm.RecordBatch>;
     } catch (err) {
       throw readError(this.blob, this.path, err);
     }

@@ -5,7 +5,7 @@ import { corruptLog, parseActions, validateAction, type Action, type ActionName 
 import type { LogSegment } from './log-segment.js';
 import { baseName, sidecarPath } from './log-path.js';
 import { columnValues } from './arrow-rows.js';
-import * as pq from 'parquet-wasm/node';
+import { type ParquetWasm, parquetWasm } from '../data/parquet-wasm.js';
 import { prefetchOrdered } from './prefetch.js';
 import { decodeRowGroup, UnsupportedCheckpointLayout } from './checkpoint-parquet.js';
 import { parquetMetadataAsync, type FileMetaData } from 'hyparquet';
@@ -216,9 +216,9 @@ async function* readParquetActionsArrow(
   const wanted = columns.filter((c) => top.has(c));
   if (wanted.length === 0) return;
   const blob = new RangeBlob(store, path, size);
-  let file: pq.ParquetFile;
+  let file: ParquetWasm.ParquetFile;
   try {
-    file = await pq.ParquetFile.fromFile(blob as unknown as Blob);
+    file = await parquetWasm().ParquetFile.fromFile(blob as unknown as Blob);
   } catch (err) {
     throw corruptLog(name, `not a readable Parquet file: ${describe(blob.failure ?? err)}`, undefined, err);
   }
@@ -230,7 +230,7 @@ async function* readParquetActionsArrow(
       rowGroups: groups,
       columns: [...wanted],
       batchSize: CHECKPOINT_BATCH_ROWS,
-    })) as ReadableStream<pq.RecordBatch>;
+    })) as ReadableStream<ParquetWasm.RecordBatch>;
     const reader = stream.getReader();
     for (;;) {
       let batch: arrow.RecordBatch | undefined;
