@@ -71,15 +71,19 @@ export function writerCodec(compression: ParquetCompression = 'snappy'): number 
 
 /** Values looked at per column to decide whether a dictionary pays. */
 const DICTIONARY_SAMPLE = 2048;
+/** arrow-rs's dictionary page size limit: past it a column chunk falls back to PLAIN. */
+const DICTIONARY_PAGE_LIMIT = 1024 * 1024;
 
 /**
- * Top-level primitive columns to write without a dictionary: those whose sample (up to 2,048
- * values spread over the rows, read straight from the Arrow buffers) is over 90% distinct (a
- * column of 1,000 repeated values shows about 870 distinct in 2,048 and keeps its dictionary).
- * arrow-rs dictionary-encodes every column until the dictionary page passes 1 MiB and then falls
- * back to PLAIN; for ids, measures and timestamps that work is wasted (a quarter of the encoding
- * time measured on the benchmark's 10-column table) and the file grows by the abandoned
- * dictionary. Repetitive columns keep it.
+ * Top-level primitive columns to write without a dictionary. arrow-rs dictionary-encodes every
+ * column until its dictionary page passes 1 MiB and then falls back to PLAIN; for ids, measures
+ * and timestamps that work is wasted (a quarter of the encoding time on the benchmark's
+ * 10-column table) and the file grows by the abandoned dictionary. From a sample of up to 2,048
+ * values spread over the rows (read straight from the Arrow buffers) the number of distinct
+ * values is estimated (all of them when the sample sees each value twice or more on average,
+ * else from the repeats in the sample, as in the birthday problem, and the share of those values
+ * the rows show); a column goes PLAIN when that is nearly every row or when its dictionary would pass the 1 MiB limit. So a column of 50,000
+ * SKUs in a million rows keeps its dictionary (about 700 KB), a column of unique ids does not.
  */
 export function plainEncodedColumns(batches: readonly RecordBatch[]): string[] {
   const rows = batches.reduce((n, b) => n + b.numRows, 0);
@@ -89,52 +93,82 @@ export function plainEncodedColumns(batches: readonly RecordBatch[]): string[] {
   batches[0]!.schema.fields.forEach((field, c) => {
     const seen = new Set<unknown>();
     let sampled = 0;
+    let sampledBytes = 0;
     let row = 0;
     for (const b of batches) {
       const data = b.data.children[c];
       if (!data) return;
-      const key = sampleKey(data);
-      if (!key) return; // nested, boolean, dictionary: arrow-rs's default
+      const sample = sampler(data);
+      if (!sample) return; // nested, boolean, dictionary: arrow-rs's default
       for (let i = row % step === 0 ? 0 : step - (row % step); i < b.numRows; i += step) {
         if (data.nullCount > 0 && !data.getValid(i)) continue;
-        seen.add(key(i));
+        seen.add(sample.key(i));
+        sampledBytes += sample.bytes(i);
         sampled++;
       }
       row += b.numRows;
     }
-    if (sampled >= 64 && seen.size > 0.9 * sampled) out.push(field.name);
+    if (sampled < 64) return;
+    const distinct = seen.size;
+    const repeats = sampled - distinct;
+    let estimate: number;
+    if (step === 1 || distinct * 2 <= sampled) estimate = distinct;
+    else estimate = repeats > 0 ? (sampled * sampled) / (2 * repeats) : Infinity;
+    const nonNullRows = (rows * sampled) / Math.ceil(rows / step);
+    // The repeats estimate the values the column draws from; this many rows show fewer of them.
+    if (estimate > distinct)
+      estimate = Number.isFinite(estimate) ? estimate * -Math.expm1(-nonNullRows / estimate) : nonNullRows;
+    estimate = Math.min(estimate, nonNullRows);
+    const dictionaryBytes = estimate * (sampledBytes / sampled);
+    if (estimate >= 0.9 * nonNullRows || dictionaryBytes > DICTIONARY_PAGE_LIMIT) out.push(field.name);
   });
   return out;
 }
 
-/** A comparable key of value `i` read from the buffers, or undefined for layouts not sampled. */
-function sampleKey(data: Data): ((i: number) => unknown) | undefined {
+/**
+ * A comparable key of value `i` read from the buffers and its size in a dictionary page, or
+ * undefined for layouts not sampled.
+ */
+function sampler(data: Data): { key: (i: number) => unknown; bytes: (i: number) => number } | undefined {
   const id = data.type.typeId;
   const values = data.values as ArrayLike<number | bigint> | undefined;
   if (!values) return undefined;
   if (id === Type.Utf8 || id === Type.Binary) {
     const offsets = data.valueOffsets as Int32Array;
     const bytes = data.values as Uint8Array;
-    // A hash of the length and the first 16 bytes: a collision only keeps the dictionary (the default).
-    return (i) => {
-      const start = offsets[i]!;
-      const end = offsets[i + 1]!;
-      let h = (end - start) | 0;
-      for (let k = start, stop = Math.min(end, start + 16); k < stop; k++)
-        h = Math.imul(h ^ bytes[k]!, 16777619);
+    // A hash of the length and the first and last 32 bytes: a collision only counts as a repeat.
+    const hash = (h: number, from: number, to: number): number => {
+      for (let k = from; k < to; k++) h = Math.imul(h ^ bytes[k]!, 16777619);
       return h;
     };
+    return {
+      key: (i) => {
+        const start = offsets[i]!;
+        const end = offsets[i + 1]!;
+        const h = hash((end - start) | 0, start, Math.min(end, start + 32));
+        return end - start > 32 ? hash(h, Math.max(start + 32, end - 32), end) : h;
+      },
+      bytes: (i) => 4 + offsets[i + 1]! - offsets[i]!,
+    };
   }
-  if (id === Type.Int || id === Type.Float || id === Type.Date || id === Type.Timestamp || id === Type.Time) {
-    const stride = data.stride;
-    if (stride === 1) return (i) => values[i];
-    return (i) => Array.prototype.slice.call(values, i * stride, (i + 1) * stride).join(',');
-  }
-  if (id === Type.Decimal || id === Type.FixedSizeBinary) {
-    const stride = data.stride;
-    return (i) => Array.prototype.slice.call(values, i * stride, (i + 1) * stride).join(',');
-  }
-  return undefined;
+  const fixed =
+    id === Type.Int ||
+    id === Type.Float ||
+    id === Type.Date ||
+    id === Type.Timestamp ||
+    id === Type.Time ||
+    id === Type.Decimal ||
+    id === Type.FixedSizeBinary;
+  if (!fixed) return undefined;
+  const stride = data.stride;
+  const width = stride * ((values as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1);
+  return {
+    key:
+      stride === 1
+        ? (i) => values[i]
+        : (i) => Array.prototype.slice.call(values, i * stride, (i + 1) * stride).join(','),
+    bytes: () => width,
+  };
 }
 
 /** Encode batches (all of one schema) as one Parquet file. */

@@ -26,6 +26,7 @@ describe('dictionary encoding chosen per column', () => {
       { name: 'status', type: 'string', nullable: true, metadata: {} },
       { name: 'note', type: 'string', nullable: true, metadata: {} },
       { name: 'qty', type: 'integer', nullable: true, metadata: {} },
+      { name: 'sku', type: 'string', nullable: true, metadata: {} },
       {
         name: 'tags',
         type: { type: 'array', elementType: 'string', containsNull: true },
@@ -34,6 +35,8 @@ describe('dictionary encoding chosen per column', () => {
       },
     ],
   });
+  let seed = 42;
+  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const rows = Array.from({ length: 20_000 }, (_, i) => ({
     id: i,
     price: i * 0.37,
@@ -41,6 +44,9 @@ describe('dictionary encoding chosen per column', () => {
     status: ['open', 'shipped', 'returned', null][i % 4],
     note: `note ${i % 1000}`,
     qty: i % 100,
+    // 5,000 SKUs drawn at random: mostly distinct in a sample of 2,048, yet a dictionary of them
+    // is small and pays, so it stays.
+    sku: `sku-${String(Math.floor(random() * 5000)).padStart(6, '0')}`,
     tags: i % 3 === 0 ? null : ['a', `t${i % 7}`],
   }));
   const batch = batchFromRows(schema, rows);
@@ -69,9 +75,39 @@ describe('dictionary encoding chosen per column', () => {
       await pool.close();
     }
     const withDictionary = dictionaryColumns(inThread);
-    expect(withDictionary).toEqual(expect.arrayContaining(['status', 'note', 'qty', 'tags.list.element']));
+    expect(withDictionary).toEqual(
+      expect.arrayContaining(['status', 'note', 'qty', 'sku', 'tags.list.element']),
+    );
     for (const plain of ['id', 'price', 'uuid']) expect(withDictionary).not.toContain(plain);
     // The choice can be given (a writer decides once for all its files).
     expect(dictionaryColumns(writeParquetFile([batch], { plainColumns: [] }))).toContain('id');
+  });
+
+  it('keeps the dictionary of a column with many values when a dictionary of them still pays', () => {
+    // 50,000 SKUs in 200,000 rows: 96% of a 2,048-value sample is distinct, but the dictionary
+    // (about 700 KB) fits arrow-rs's 1 MiB page and indices beat repeating the strings.
+    const skuSchema = deltaSchemaToArrow({
+      type: 'struct',
+      fields: [
+        { name: 'id', type: 'long', nullable: true, metadata: {} },
+        { name: 'sku', type: 'string', nullable: true, metadata: {} },
+      ],
+    });
+    let seed = 7;
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const many = batchFromRows(
+      skuSchema,
+      Array.from({ length: 200_000 }, (_, i) => ({
+        id: i,
+        sku: `sku-${String(Math.floor(random() * 50_000)).padStart(6, '0')}`,
+      })),
+    );
+    expect(plainEncodedColumns([many])).toEqual(['id']);
+    const bytes = writeParquetFile([many]);
+    expect(dictionaryColumns(bytes)).toEqual(['sku']);
+    // And it is the smaller file: PLAIN SKUs take more room.
+    expect(bytes.byteLength).toBeLessThan(
+      writeParquetFile([many], { plainColumns: ['id', 'sku'] }).byteLength,
+    );
   });
 });
