@@ -24,7 +24,7 @@ import { compressors } from 'hyparquet-compressors';
 import { LakehouseError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ParquetPool } from './parquet-workers.js';
-import { type ParquetWasm, parquetWasm } from './parquet-wasm.js';
+import { type ParquetWasm, parquetWasm } from '../parquet-wasm.js';
 
 export type ParquetCompression = 'snappy' | 'zstd' | 'gzip' | 'lz4' | 'uncompressed';
 
@@ -342,20 +342,17 @@ export class ParquetSource {
    * Open a Parquet object. `size` (e.g. `add.size`) saves a HEAD request. Rejects with NOT_FOUND
    * when the object is missing, STORAGE when it is not a readable Parquet file (the message names
    * it), and with the store's own error (e.g. STORAGE_TRANSIENT) when a request fails. The footer
-   * is read and checked in JavaScript before parquet-wasm sees any byte. A file of known size up
-   * to `WHOLE_FILE_DECODE_MAX_BYTES` costs one read.
+   * is read and checked in JavaScript before parquet-wasm sees any byte. A file up to
+   * `WHOLE_FILE_DECODE_MAX_BYTES` costs one read (after a HEAD when no size is given).
    */
   static async open(store: ObjectStore, path: string, size?: number): Promise<ParquetSource> {
     const bytes = size ?? (await store.head(path)).size;
-    // Small files are read whole at once; else the tail first: a missing or truncated object
-    // fails here, cleanly, not inside the decoder.
-    const readWhole = size !== undefined && size >= 12 && size <= WHOLE_FILE_DECODE_MAX_BYTES;
-    let whole = readWhole ? await store.getRange(path, 0, bytes) : undefined;
-    if (whole && whole.byteLength !== bytes)
-      throw new LakehouseError(
-        'STORAGE',
-        `parquet: ${path}: short read (${whole.byteLength} of ${bytes} bytes); the object changed or is truncated`,
-      );
+    // Small files are read whole, in one request; else the tail first. Either way a missing or
+    // truncated object fails here, cleanly, not inside the decoder.
+    const whole =
+      bytes >= 12 && bytes <= WHOLE_FILE_DECODE_MAX_BYTES
+        ? await readExactly(store, path, 0, bytes)
+        : undefined;
     const tail = whole
       ? whole.subarray(bytes - 8)
       : await store.getRange(path, Math.max(0, bytes - 8), bytes);
@@ -372,7 +369,6 @@ export class ParquetSource {
         `parquet: ${path}: footer length ${footerLength} does not fit in ${bytes} bytes (the file is corrupt)`,
       );
     const blob = new StoreBlob(store, path, bytes);
-    if (!whole && bytes <= WHOLE_FILE_DECODE_MAX_BYTES) whole = await readExactly(store, path, 0, bytes);
     if (whole) {
       blob.cache.set('file', { start: 0, bytes: whole });
     } else {

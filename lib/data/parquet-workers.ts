@@ -29,8 +29,8 @@ import { LakehouseError } from '../errors.js';
 import {
   DEFAULT_ROW_GROUP_ROWS,
   type ParquetWriteOptions,
-  writeParquetFile,
   plainEncodedColumns,
+  writeParquetFile,
   writerCodec,
 } from './parquet-io.js';
 

@@ -192,6 +192,8 @@ export class DataFileWriter {
   private ratio = 1 / 3;
   private rowsWritten = 0;
   private pending: Promise<void> = Promise.resolve();
+  /** Columns written without a dictionary, decided from the first file (`plainEncodedColumns`). */
+  private plainColumns?: string[];
 
   constructor(
     private readonly store: ObjectStore,
@@ -318,8 +320,6 @@ export class DataFileWriter {
    * Start writing one file: statistics here, encoding on a worker, then the upload; returns once
    * fewer than `encodeConcurrency` files are in flight (so rows keep coming while files encode).
    */
-  private plainColumns?: string[];
-
   private async writeFile(
     values: Record<string, string | null>,
     batches: RecordBatch[],

@@ -5,7 +5,7 @@ import { corruptLog, parseActions, validateAction, type Action, type ActionName 
 import type { LogSegment } from './log-segment.js';
 import { baseName, sidecarPath } from './log-path.js';
 import { columnValues } from './arrow-rows.js';
-import { type ParquetWasm, parquetWasm } from '../data/parquet-wasm.js';
+import { type ParquetWasm, parquetWasm } from '../parquet-wasm.js';
 import { prefetchOrdered } from './prefetch.js';
 import { decodeRowGroup, UnsupportedCheckpointLayout } from './checkpoint-parquet.js';
 import { parquetMetadataAsync, type FileMetaData } from 'hyparquet';

@@ -4,7 +4,21 @@ import { canonicalRows } from '../../lib/data/arrow-values.js';
 import { plainEncodedColumns, writeParquetFile } from '../../lib/data/parquet-io.js';
 import { ParquetPool } from '../../lib/data/parquet-workers.js';
 import { deltaSchemaToArrow } from '../../lib/delta/arrow-schema.js';
+import type { StructField } from '../../lib/delta/schema.js';
 import { tableFromIPC } from 'apache-arrow';
+
+/** The Arrow schema of nullable columns of these Delta types, in this order. */
+function nullableSchema(columns: Record<string, StructField['type']>) {
+  return deltaSchemaToArrow({
+    type: 'struct',
+    fields: Object.entries(columns).map(([name, type]) => ({ name, type, nullable: true, metadata: {} })),
+  });
+}
+
+/** A repeatable pseudo-random number in [0, 1) (a linear congruential generator). */
+function seededRandom(seed: number): () => number {
+  return () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+}
 
 /** Columns of a Parquet file whose chunks carry dictionary-encoded pages. */
 function dictionaryColumns(bytes: Uint8Array): string[] {
@@ -17,26 +31,17 @@ function dictionaryColumns(bytes: Uint8Array): string[] {
 }
 
 describe('dictionary encoding chosen per column', () => {
-  const schema = deltaSchemaToArrow({
-    type: 'struct',
-    fields: [
-      { name: 'id', type: 'long', nullable: true, metadata: {} },
-      { name: 'price', type: 'double', nullable: true, metadata: {} },
-      { name: 'uuid', type: 'string', nullable: true, metadata: {} },
-      { name: 'status', type: 'string', nullable: true, metadata: {} },
-      { name: 'note', type: 'string', nullable: true, metadata: {} },
-      { name: 'qty', type: 'integer', nullable: true, metadata: {} },
-      { name: 'sku', type: 'string', nullable: true, metadata: {} },
-      {
-        name: 'tags',
-        type: { type: 'array', elementType: 'string', containsNull: true },
-        nullable: true,
-        metadata: {},
-      },
-    ],
+  const schema = nullableSchema({
+    id: 'long',
+    price: 'double',
+    uuid: 'string',
+    status: 'string',
+    note: 'string',
+    qty: 'integer',
+    sku: 'string',
+    tags: { type: 'array', elementType: 'string', containsNull: true },
   });
-  let seed = 42;
-  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const random = seededRandom(42);
   const rows = Array.from({ length: 20_000 }, (_, i) => ({
     id: i,
     price: i * 0.37,
@@ -86,15 +91,8 @@ describe('dictionary encoding chosen per column', () => {
   it('keeps the dictionary of a column with many values when a dictionary of them still pays', () => {
     // 50,000 SKUs in 200,000 rows: 96% of a 2,048-value sample is distinct, but the dictionary
     // (about 700 KB) fits arrow-rs's 1 MiB page and indices beat repeating the strings.
-    const skuSchema = deltaSchemaToArrow({
-      type: 'struct',
-      fields: [
-        { name: 'id', type: 'long', nullable: true, metadata: {} },
-        { name: 'sku', type: 'string', nullable: true, metadata: {} },
-      ],
-    });
-    let seed = 7;
-    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const skuSchema = nullableSchema({ id: 'long', sku: 'string' });
+    const random = seededRandom(7);
     const many = batchFromRows(
       skuSchema,
       Array.from({ length: 200_000 }, (_, i) => ({

@@ -17,7 +17,7 @@ describe('parquet-wasm is loaded only where it is used', () => {
     // A child process: this jest worker may have loaded it already.
     const dist = new URL('../../dist/lib/', import.meta.url).href;
     const script = `
-      const { parquetWasmLoaded } = await import('${dist}data/parquet-wasm.js');
+      const { parquetWasmLoaded } = await import('${dist}parquet-wasm.js');
       await import('${dist}ops/optimize.js');
       await import('${dist}ops/scan.js');
       await import('${dist}ops/vacuum.js');

@@ -1,7 +1,7 @@
 /**
  * parquet-wasm (arrow-rs compiled to WebAssembly), loaded on first use. Loading it compiles a
  * 5 MB WebAssembly module, about 16 MiB of resident memory; a process whose Parquet work runs on
- * the worker threads (`parquet-workers.ts`), or that only reads the log, never pays for it in its
+ * the worker threads (`data/parquet-workers.ts`), or that only reads the log, never pays for it in its
  * main thread.
  */
 import { createRequire } from 'node:module';
