@@ -7,7 +7,7 @@ import { LOG_DIR } from '../delta/log-path.js';
 import { parseInterval, tableProperty } from '../delta/properties.js';
 import { Snapshot, rootPathOf } from '../delta/snapshot.js';
 import { Transaction } from '../delta/transaction.js';
-import { readLiveLeases } from '../delta/write-lease.js';
+import { LEASE_TTL_MS, readLiveLeases } from '../delta/write-lease.js';
 
 /**
  * VACUUM: delete data files that no version inside the retention window needs.
@@ -272,9 +272,13 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
   };
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
   await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
-  // Temporary files of puts killed mid-way (local disk), by the same cutoff: never a live put's.
+  // Temporary files of puts killed mid-way (local disk), by the same cutoff but never younger
+  // than a write lease's TTL: at retention 0 the cutoff is now, and a live put (a lease renewal
+  // among them) may be between writing its temporary file and renaming it.
   if (store.removeAbandonedTemporaryFiles)
-    metrics.temporaryFilesDeleted = (await store.removeAbandonedTemporaryFiles(cutoff)).length;
+    metrics.temporaryFilesDeleted = (
+      await store.removeAbandonedTemporaryFiles(Math.min(cutoff, now - LEASE_TTL_MS))
+    ).length;
   if (verify) {
     metrics.filesSkippedStale = stale;
     metrics.filesDeleted = deleted;

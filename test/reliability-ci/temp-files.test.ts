@@ -29,6 +29,13 @@ test('vacuum removes abandoned local temporary files older than the retention, k
   expect(m.temporaryFilesDeleted).toBe(3);
   for (const rel of old) expect(existsSync(path.join(dir, rel))).toBe(false);
   expect(existsSync(path.join(dir, young))).toBe(true);
+  // At retention 0 a fresh temporary file is still a live put's (found racing a lease renewal).
+  const fresh = '_lakehouse/leases/.0123456789abcdef.json.55555555-5555-4555-8555-555555555555.lakehouse-tmp';
+  mkdirSync(path.dirname(path.join(dir, fresh)), { recursive: true });
+  writeFileSync(path.join(dir, fresh), 'being renamed');
+  await vacuum(store, { retentionHours: 0, force: true });
+  expect(existsSync(path.join(dir, fresh))).toBe(true);
+  expect(existsSync(path.join(dir, young))).toBe(true);
   // A dry run deletes nothing.
   utimesSync(path.join(dir, young), twoHoursAgo, twoHoursAgo);
   await vacuum(store, { retentionHours: 1, force: true, dryRun: true });
